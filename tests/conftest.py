@@ -1,0 +1,65 @@
+"""Personas and reference data shared by every test."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from tracker.dataload import load_fixture
+from tracker.models import Body, FocalPointDesignation, MemberState, Recommendation
+from tracker.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
+
+PASSWORD = "a-strong-test-password-2021"
+
+
+@pytest.fixture
+def reference(db):
+    """The real reference data: 22 states, AIMC, themes, both meetings, the seven 2021 recommendations."""
+    load_fixture(settings.BASE_DIR / "fixtures" / "reference.json")
+    for recommendation in Recommendation.objects.all():
+        recommendation.sync_implementations()
+    return Body.objects.get(code="aimc")
+
+
+def make_user(username, group, **extra):
+    user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, **extra)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def designate(user, iso_code, body, role="primary", language="ar"):
+    return FocalPointDesignation.objects.create(
+        user=user, member_state=MemberState.objects.get(iso_code=iso_code), body=body, role=role,
+        start_date=timezone.localdate(), preferred_language=language,
+    )
+
+
+@pytest.fixture
+def egypt_focal_point(reference):
+    user = make_user("fp-egypt", FOCAL_POINT_GROUP, first_name="Ahmed")
+    designate(user, "EG", reference)
+    return user
+
+
+@pytest.fixture
+def egypt_alternate(reference):
+    user = make_user("fp-egypt-alt", FOCAL_POINT_GROUP, first_name="Mona")
+    designate(user, "EG", reference, role="alternate")
+    return user
+
+
+@pytest.fixture
+def jordan_focal_point(reference):
+    user = make_user("fp-jordan", FOCAL_POINT_GROUP, first_name="Rania")
+    designate(user, "JO", reference, language="en")
+    return user
+
+
+@pytest.fixture
+def secretariat_officer(reference):
+    return make_user("officer", SECRETARIAT_GROUP, is_staff=True, first_name="Leila")
+
+
+@pytest.fixture
+def reviewer(reference):
+    return make_user("unhcr-reviewer", REVIEWER_GROUP, is_staff=True, first_name="Samir")
