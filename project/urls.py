@@ -10,5 +10,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("review/", include("tracker.review.urls")),
+    path("api/", include("tracker.api.urls")),
     path("", include("tracker.urls")),
 ]

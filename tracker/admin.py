@@ -55,7 +55,9 @@ class ImplementationAdmin(SimpleHistoryAdmin):
     search_fields = ["recommendation__reference", "recommendation__text_en", "recommendation__text_ar",
                      "member_state__name_en", "member_state__name_ar", "member_state__iso_code"]
     list_select_related = ["recommendation", "member_state"]
-    readonly_fields = ["version", "last_reported_at", "last_report_cycle", "unchanged_cycles", "created_at", "updated_at"]
+    readonly_fields = [
+        "version", "last_reported_at", "last_report_cycle", "unchanged_cycles", "created_at", "updated_at",
+    ]
     raw_id_fields = ["recommendation"]
     show_full_result_count = False
 

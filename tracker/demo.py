@@ -85,8 +85,10 @@ def _cycles(body, today):
         start = today - timedelta(days=days_ago)
         cycle, _ = ReviewCycle.objects.get_or_create(
             body=body, name_en=name_en,
-            defaults={"name_ar": name_ar, "period_start": start, "period_end": start + timedelta(days=179),
-                      "report_deadline": start + timedelta(days=190), "review_meeting_date": start + timedelta(days=200)},
+            defaults={
+                "name_ar": name_ar, "period_start": start, "period_end": start + timedelta(days=179),
+                "report_deadline": start + timedelta(days=190), "review_meeting_date": start + timedelta(days=200),
+            },
         )
         cycles.append(cycle)
     return cycles, specs

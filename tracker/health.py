@@ -19,12 +19,13 @@ def database_ok():
         return False
 
 
-def broker_ok():
+def broker_ok(url=None):
     from project.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            _ = conn.default_channel  # the Redis transport connects lazily: open a channel for real
         return True
     except Exception:
         log.exception("health: broker check failed")

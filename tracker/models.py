@@ -180,7 +180,9 @@ class Meeting(models.Model):
         ordering = ["-start_date", "code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_date__isnull=True) | Q(start_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                condition=(
+                    Q(end_date__isnull=True) | Q(start_date__isnull=True) | Q(end_date__gte=models.F("start_date"))
+                ),
                 name="meeting_ends_after_start",
             ),
         ]
@@ -397,7 +399,9 @@ class ProgressReport(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_0_100"),
             models.CheckConstraint(
-                condition=(Q(state="draft", submitted_at__isnull=True) | Q(state="submitted", submitted_at__isnull=False)),
+                condition=(
+                    Q(state="draft", submitted_at__isnull=True) | Q(state="submitted", submitted_at__isnull=False)
+                ),
                 name="report_submitted_has_timestamp",
             ),
             models.CheckConstraint(
@@ -583,6 +587,9 @@ class CycleSnapshot(models.Model):
             models.UniqueConstraint(fields=["cycle", "implementation"], name="one_snapshot_per_cycle_and_item"),
             models.CheckConstraint(condition=Q(progress__lte=100), name="snapshot_progress_0_100"),
         ]
+
+    def __str__(self):
+        return f"{self.cycle} · {self.implementation_id} · {self.status} {self.progress}%"
 
 
 class ReviewOutcome(models.Model):
