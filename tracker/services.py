@@ -71,6 +71,7 @@ def _build_report(implementation, author, data, state):
         support_needed=data.support_needed.strip(),
         based_on_version=implementation.version,
         cycle=open_cycle_for(implementation),
+        submitted_at=timezone.now() if state == ProgressReport.State.SUBMITTED else None,
     )
     report.full_clean(exclude=["implementation", "author", "cycle"])
     return report
@@ -119,7 +120,6 @@ def submit_report(implementation, author, access, data, *, expected_version=None
     report = _build_report(locked, author, data, ProgressReport.State.SUBMITTED)
     if draft is not None:
         report.pk, report.created_at = draft.pk, draft.created_at
-    report.submitted_at = timezone.now()
     report.save()
     attach_evidence(report, files, author)
     _apply_report(locked, report)
