@@ -36,8 +36,8 @@ migrations: install
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 messages: install
-	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --ignore=.venv --ignore=var
-	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
+	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --ignore=.venv --ignore=var --ignore=tests
+	$(BIN)/python locale/tools/build_po.py core
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -150,7 +150,7 @@ OTP_REQUIRED_FOR_SECRETARIAT = env_bool("OTP_REQUIRED_FOR_SECRETARIAT", False)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
 # One catalogue per feature (locale/<feature>/ar/LC_MESSAGES/django.po); Django merges them.
-LOCALE_PATHS = sorted(path for path in (BASE_DIR / "locale").glob("*") if path.is_dir())
+LOCALE_PATHS = sorted(path for path in (BASE_DIR / "locale").glob("*") if (path / "ar").is_dir())
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Riyadh")
@@ -310,6 +310,7 @@ LOGGING = {
     "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "line"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },

@@ -44,6 +44,14 @@ class Status(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
 
+class DueState(models.TextChoices):
+    NONE = "none", _("Nothing due")
+    REPORTED = "reported", _("Reported in this cycle")
+    DUE = "due", _("Due in this cycle")
+    DUE_SOON = "due_soon", _("Due soon")
+    OVERDUE = "overdue", _("Overdue")
+
+
 #: Statuses that end the follow-up of an item: it is never stalled and no report is chased.
 SETTLED_STATUSES = (Status.IMPLEMENTED, Status.NOT_APPLICABLE)
 
@@ -348,6 +356,19 @@ class Implementation(models.Model):
     @property
     def is_settled(self):
         return self.status in SETTLED_STATUSES
+
+    def due_state(self, open_cycle, today):
+        """What the open cycle expects of this item: reported, due, due soon, overdue, or nothing."""
+        if open_cycle is None or self.is_settled or not self.applies:
+            return DueState.NONE
+        if self.last_report_cycle_id == open_cycle.pk:
+            return DueState.REPORTED
+        if open_cycle.report_deadline < today:
+            return DueState.OVERDUE
+        soon = max(open_cycle.body.reminder_offsets() or [0])
+        if (open_cycle.report_deadline - today).days <= soon:
+            return DueState.DUE_SOON
+        return DueState.DUE
 
 
 def evidence_upload_to(instance, filename):

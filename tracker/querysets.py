@@ -48,6 +48,9 @@ class StalledContext:
     def today(self):
         return timezone.localdate(self.now)
 
+    def body(self, body_id):
+        return next(body for body in self.bodies if body.pk == body_id)
+
     def no_recent_report(self):
         condition = Q(pk__in=[])
         for body in self.bodies:
@@ -136,6 +139,36 @@ class ImplementationQuerySet(models.QuerySet):
             reason.value: models.Count("pk", filter=condition) for reason, condition in context.conditions().items()
         }
         return self.current().unsettled().aggregate(**aggregates)
+
+
+def explain_reasons(implementation, context):
+    """Each stalled reason of an annotated implementation, in words, with the numbers behind it."""
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext as _
+
+    body = context.body(implementation.recommendation.meeting.body_id)
+    texts = []
+    for reason in stalled_reasons_of(implementation):
+        if reason == StalledReason.NO_RECENT_REPORT and implementation.last_reported_at is None:
+            texts.append(_("No report has ever been submitted (limit %(limit)s days).")
+                         % {"limit": body.stale_after_days})
+        elif reason == StalledReason.NO_RECENT_REPORT:
+            days = (context.now - implementation.last_reported_at).days
+            texts.append(_("No submitted report for %(days)s days (limit %(limit)s).")
+                         % {"days": days, "limit": body.stale_after_days})
+        elif reason == StalledReason.MISSING_CYCLE_REPORT:
+            cycle = context.overdue_cycles[body.pk]
+            texts.append(_("The deadline of %(cycle)s passed on %(date)s without a report.")
+                         % {"cycle": cycle.name, "date": date_format(cycle.report_deadline)})
+        elif reason == StalledReason.UNCHANGED:
+            texts.append(_("Status and progress unchanged over %(count)s closed review cycles.")
+                         % {"count": implementation.unchanged_cycles})
+        elif reason == StalledReason.PAST_TARGET:
+            texts.append(_("The target date %(date)s has passed.")
+                         % {"date": date_format(implementation.recommendation.target_date)})
+        else:
+            texts.append(_("An obstacle or support need was reported and no solution has been recorded."))
+    return texts
 
 
 def stalled_reasons_of(implementation):

@@ -4,4 +4,7 @@ from tracker import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("items/<int:pk>/", views.item_page, name="item"),
+    path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
+    path("language/", views.switch_language, name="switch_language"),
 ]
