@@ -165,7 +165,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 MEDIA_ROOT = VAR_DIR / "private-media"  # evidence files: never served by URL, only through views
-MEDIA_URL = None
+MEDIA_URL = "/no-public-media/"  # nothing is routed here: evidence is served by a permission-checked view
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

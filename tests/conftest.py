@@ -1,6 +1,7 @@
 """Personas and reference data shared by every test."""
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
@@ -8,6 +9,7 @@ from django.utils import timezone
 from tracker.dataload import load_fixture
 from tracker.models import Body, FocalPointDesignation, MemberState, Recommendation
 from tracker.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
+from tracker.roles import ensure_roles
 
 PASSWORD = "a-strong-test-password-2021"
 
@@ -22,6 +24,8 @@ def reference(db):
 
 
 def make_user(username, group, **extra):
+    if not Group.objects.filter(name=group).exists():  # a transactional test flushed the data migration's groups
+        ensure_roles(django_apps)
     user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, **extra)
     user.groups.add(Group.objects.get(name=group))
     return user

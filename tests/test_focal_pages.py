@@ -7,7 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.focal_helpers import as_bytes, fake_pdf, item_of, pdf, report_data
-from tracker.models import Evidence, FocalPointDesignation, Implementation, ProgressReport, Profile
+from tracker.models import Evidence, FocalPointDesignation, Implementation, Profile, ProgressReport
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,8 @@ def test_it_brings_back_the_draft_and_submits_it_as_the_same_report(client, egyp
         ({"status": "finished"}, "Select a valid choice"),
     ],
 )
-def test_it_refuses_bad_input_with_field_messages_and_saves_nothing(client, egypt_focal_point, overrides, field_message):
+def test_it_refuses_bad_input_with_field_messages_and_saves_nothing(client, egypt_focal_point, overrides,
+                                                                   field_message):
     item = item_of("EG")
     response = signed_in(client, egypt_focal_point).post(
         f"/items/{item.pk}/", report_data(item, **overrides), HTTP_ACCEPT_LANGUAGE="en"
