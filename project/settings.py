@@ -38,7 +38,7 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tracker.admin_apps.TrackerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -250,6 +250,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tracker.tasks.heartbeat", "schedule": 300.0},
 }
+
+# --- Import and export (admin) ------------------------------------------------------------------
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel
+IMPORT_EXPORT_USE_TRANSACTIONS = True  # a file with any row error changes nothing
+IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False  # always show the dry-run preview first
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -148,11 +148,16 @@ def record_outcome(implementation, recorded_by, access, **fields):
     outcome = ReviewOutcome(implementation=implementation, recorded_by=recorded_by, **fields)
     outcome.full_clean(exclude=["implementation", "recorded_by"])
     outcome.save()
+    apply_outcome(outcome)
+    return outcome
+
+
+def apply_outcome(outcome):
+    """A recorded solution clears the implementation's open-obstacle reason."""
     if outcome.records_solution:
-        Implementation.objects.filter(pk=implementation.pk).update(
+        Implementation.objects.filter(pk=outcome.implementation_id).update(
             has_open_obstacle=False, updated_at=timezone.now()
         )
-    return outcome
 
 
 # --- Review cycles -------------------------------------------------------------------------------
@@ -223,3 +228,83 @@ def freeze_snapshot(cycle, batch_size=5000):
         ))
     CycleSnapshot.objects.bulk_create(snapshots, batch_size=batch_size, ignore_conflicts=True)
     Implementation.objects.bulk_update(changed, ["unchanged_cycles"], batch_size=batch_size)
+
+
+# --- Focal point designations --------------------------------------------------------------------
+
+
+@dataclass
+class NewFocalPoint:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language: str = "ar"
+    phone: str = ""
+
+
+def _focal_point_user(person):
+    """The existing account with this e-mail, or a new one without a usable password."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from tracker.permissions import FOCAL_POINT_GROUP
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(email__iexact=person.email).first()
+    if user is None:
+        username = person.username or person.email.split("@")[0]
+        if user_model.objects.filter(username=username).exists():
+            raise ValidationError({"username": _("This username is taken: choose another one.")})
+        user = user_model(username=username, email=person.email, first_name=person.first_name,
+                          last_name=person.last_name)
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(Group.objects.get_or_create(name=FOCAL_POINT_GROUP)[0])
+    return user
+
+
+@transaction.atomic
+def designate_focal_point(member_state, body, role, person, *, start_date=None, replacing=None):
+    """Designate a focal point; with `replacing`, hand over: the old designation ends today, history is kept.
+
+    The new focal point receives an e-mail with a link to set a password (sent after commit).
+    """
+    from tracker.models import FocalPointDesignation
+
+    today = timezone.localdate()
+    if replacing is not None:
+        FocalPointDesignation.objects.filter(pk=replacing.pk, end_date__isnull=True).update(end_date=today)
+    user = _focal_point_user(person)
+    designation = FocalPointDesignation(
+        user=user, member_state=member_state, body=body, role=role, start_date=start_date or today,
+        preferred_language=person.language, phone=person.phone,
+    )
+    designation.full_clean(validate_constraints=True)
+    designation.save()
+    transaction.on_commit(lambda: send_welcome(designation.pk))
+    return designation
+
+
+def send_welcome(designation_id):
+    """E-mail a new focal point a link to set their password, in their language."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+    from django.utils.translation import override
+
+    from tracker.models import FocalPointDesignation
+
+    designation = FocalPointDesignation.objects.select_related("user", "member_state", "body").get(pk=designation_id)
+    user = designation.user
+    path = reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)),
+                                                   default_token_generator.make_token(user)])
+    with override(designation.preferred_language):
+        context = {"designation": designation, "user": user, "link": settings.SITE_URL + path}
+        subject = _("You are designated as a national focal point")
+        body = render_to_string("emails/welcome_focal_point.txt", context)
+    send_mail(str(subject), body, None, [user.email])
