@@ -523,10 +523,13 @@ class FocalPointDesignation(models.Model):
             models.UniqueConstraint(
                 fields=["member_state", "body"], condition=Q(role="primary", end_date__isnull=True),
                 name="one_active_primary_per_state_and_body",
+                violation_error_message=_("This member state already has an active primary focal point for this "
+                                          "body: hand over from the current one instead."),
             ),
             models.UniqueConstraint(
                 fields=["user", "member_state", "body"], condition=Q(end_date__isnull=True),
                 name="one_active_designation_per_user_state_body",
+                violation_error_message=_("This person already has an active designation for this state and body."),
             ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
@@ -571,7 +574,10 @@ class ReviewCycle(models.Model):
         verbose_name_plural = _("review cycles")
         ordering = ["-period_start"]
         constraints = [
-            models.UniqueConstraint(fields=["body"], condition=Q(state="open"), name="one_open_cycle_per_body"),
+            models.UniqueConstraint(
+                fields=["body"], condition=Q(state="open"), name="one_open_cycle_per_body",
+                violation_error_message=_("Another cycle of this body is already open: close it first."),
+            ),
             models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="cycle_period_ordered"),
             models.CheckConstraint(
                 condition=Q(report_deadline__gte=models.F("period_start")), name="cycle_deadline_after_start"

@@ -6,10 +6,37 @@ lists every row error before anything is saved; a file with errors changes nothi
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from tracker.models import Body, FocalPointDesignation, Meeting, MemberState, Recommendation, ThematicArea
 from tracker.permissions import FOCAL_POINT_GROUP
+
+
+class LookupWidget(widgets.ForeignKeyWidget):
+    """A foreign key by code; an unknown code is a row error that names it, not an import crash."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(
+                _("No %(model)s with %(field)s “%(value)s”.")
+                % {"model": self.model._meta.verbose_name, "field": self.field, "value": value}
+            ) from None
+
+
+class ManyLookupWidget(widgets.ManyToManyWidget):
+    def clean(self, value, row=None, **kwargs):
+        found = super().clean(value, row, **kwargs)
+        wanted = {v.strip() for v in str(value or "").split(self.separator) if v.strip()}
+        missing = wanted - {str(getattr(obj, self.field)) for obj in found}
+        if missing:
+            raise ValueError(
+                _("Unknown %(model)s: %(values)s.")
+                % {"model": self.model._meta.verbose_name, "values": ", ".join(sorted(missing))}
+            )
+        return found
 
 
 class ValidatedResource(resources.ModelResource):
@@ -20,14 +47,21 @@ class ValidatedResource(resources.ModelResource):
         report_skipped = False
         use_transactions = True
 
+    def get_instance(self, instance_loader, row):
+        """An unknown code in a key column is reported with the row's other errors, not as a crash."""
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None
+
 
 class RecommendationResource(ValidatedResource):
     meeting = fields.Field(attribute="meeting", column_name="meeting",
-                           widget=widgets.ForeignKeyWidget(Meeting, field="code"))
+                           widget=LookupWidget(Meeting, field="code"))
     themes = fields.Field(attribute="themes", column_name="themes",
-                          widget=widgets.ManyToManyWidget(ThematicArea, field="code", separator=";"))
+                          widget=ManyLookupWidget(ThematicArea, field="code", separator=";"))
     applies_to = fields.Field(attribute="applies_to", column_name="applies_to",
-                              widget=widgets.ManyToManyWidget(MemberState, field="iso_code", separator=";"))
+                              widget=ManyLookupWidget(MemberState, field="iso_code", separator=";"))
 
     class Meta(ValidatedResource.Meta):
         model = Recommendation
@@ -42,10 +76,10 @@ class FocalPointResource(ValidatedResource):
 
     email = fields.Field(attribute="user__email", column_name="email", readonly=True)
     user = fields.Field(attribute="user", column_name="username",
-                        widget=widgets.ForeignKeyWidget(get_user_model(), field="username"))
+                        widget=LookupWidget(get_user_model(), field="username"))
     member_state = fields.Field(attribute="member_state", column_name="member_state",
-                                widget=widgets.ForeignKeyWidget(MemberState, field="iso_code"))
-    body = fields.Field(attribute="body", column_name="body", widget=widgets.ForeignKeyWidget(Body, field="code"))
+                                widget=LookupWidget(MemberState, field="iso_code"))
+    body = fields.Field(attribute="body", column_name="body", widget=LookupWidget(Body, field="code"))
 
     class Meta(ValidatedResource.Meta):
         model = FocalPointDesignation

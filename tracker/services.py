@@ -274,7 +274,10 @@ def designate_focal_point(member_state, body, role, person, *, start_date=None, 
 
     today = timezone.localdate()
     if replacing is not None:
-        FocalPointDesignation.objects.filter(pk=replacing.pk, end_date__isnull=True).update(end_date=today)
+        ending = FocalPointDesignation.objects.select_for_update().get(pk=replacing.pk)
+        if ending.end_date is None:
+            ending.end_date = today
+            ending.save(update_fields=["end_date"])  # through save(), so the handover enters the history
     user = _focal_point_user(person)
     designation = FocalPointDesignation(
         user=user, member_state=member_state, body=body, role=role, start_date=start_date or today,
