@@ -38,6 +38,7 @@ migrations: install
 messages: install
 	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --ignore=.venv --ignore=var --ignore=tests
 	$(BIN)/python locale/tools/build_po.py core
+	rm -rf locale/ar
 
 clean:
 	rm -rf var/test .pytest_cache

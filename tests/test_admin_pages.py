@@ -36,7 +36,7 @@ def test_it_shows_the_open_cycle_dashboard_on_the_index(client, secretariat_offi
     client.force_login(secretariat_officer)
     page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Review cycle 3 (demo)" in page and "Reports received" in page and "/review/" in page
-    assert "failed reminder" in page and "Target date has passed" in page
+    assert "Failed reminders: 0" in page and "Target date has passed" in page
 
 
 def test_it_speaks_arabic_right_to_left(client, secretariat_officer):

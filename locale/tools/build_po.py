@@ -1,6 +1,8 @@
 """Write a feature's Arabic catalogue from its translation table; fail on any msgid left untranslated.
 
-    python locale/tools/build_po.py core     # after `make messages-extract`
+    python locale/tools/build_po.py core     # `make messages` runs makemessages first
+
+makemessages writes what it extracts to locale/ar/LC_MESSAGES/django.po (an untracked scratch file).
 """
 
 import importlib.util
@@ -38,7 +40,9 @@ def main(feature):
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
     po_path = ROOT / "locale" / feature / "ar" / "LC_MESSAGES" / "django.po"
-    wanted = msgids(po_path.read_text(encoding="utf-8")) if po_path.exists() else list(table.AR)
+    extracted = ROOT / "locale" / "ar" / "LC_MESSAGES" / "django.po"
+    source = extracted if extracted.exists() else po_path
+    wanted = msgids(source.read_text(encoding="utf-8")) if source.exists() else list(table.AR)
     missing = [m for m in wanted if m not in table.AR]
     if missing:
         sys.exit("Untranslated:\n" + "\n".join(missing))
