@@ -240,3 +240,28 @@ def test_it_previews_focal_points_from_xlsx_and_lists_bad_rows(client, secretari
     from django.contrib.auth.models import User
 
     assert not User.objects.filter(username__in=["fp-ma", "fp-xx"]).exists()
+
+
+def test_it_imports_focal_points_after_the_preview_is_confirmed(client, secretariat_officer, reference):
+    from django.contrib.auth.models import User
+
+    client.force_login(secretariat_officer)
+    rows = [FOCAL_HEADER, ["fp-ma", "fp@interieur.gov.ma", "MA", "aimc", "primary", "2026-01-01", None, "ar", "+212"]]
+    preview = import_file(client, models.FocalPointDesignation, xlsx_upload(rows), file_format="1")
+    assert not User.objects.filter(username="fp-ma").exists()  # the dry run saved nothing
+    confirm = preview.context["confirm_form"].initial
+    response = client.post(reverse("admin:tracker_focalpointdesignation_process_import"), confirm)
+    assert response.status_code == 302
+    designation = models.FocalPointDesignation.objects.get(user__username="fp-ma")
+    assert (designation.member_state.iso_code, designation.role) == ("MA", "primary")
+    assert designation.user.groups.filter(name="Focal point").exists()
+
+
+def test_it_imports_recommendations_in_both_languages(client, secretariat_officer, reference):
+    client.force_login(secretariat_officer)
+    preview = import_file(client, models.Recommendation, csv_upload(GOOD_ROWS))
+    client.post(reverse("admin:tracker_recommendation_process_import"), preview.context["confirm_form"].initial)
+    recommendation = models.Recommendation.objects.get(reference="R8")
+    assert recommendation.text_ar == "تدريب موظفي الحدود"
+    assert sorted(recommendation.applies_to.values_list("iso_code", flat=True)) == ["EG", "JO"]
+    assert recommendation.implementations.filter(applies=True).count() == 2
