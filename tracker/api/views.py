@@ -327,11 +327,6 @@ class RecommendationViewSet(WritableViewSet):
     def etag(self, row):
         return digest_etag(row, "id", "updated_at")
 
-    def perform_save(self, serializer):
-        recommendation = serializer.save()
-        recommendation.sync_implementations()
-        return recommendation
-
 
 class ReviewCycleViewSet(WritableViewSet):
     queryset = ReviewCycle.objects.all()
