@@ -1,14 +1,17 @@
 """Who may do what through the API: token scope × member state × endpoint × method."""
 
+from datetime import timedelta
+
 import pytest
 import time_machine
-from datetime import timedelta
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.api_support import api, client_with, make_token  # noqa: F401
+from tests.api_support import client_with, make_token
 from tracker.api.models import ApiToken
 from tracker.models import Implementation, Meeting
+
+pytest_plugins = ["tests.api_support"]
 
 READ_ENDPOINTS = [
     "bodies", "member-states", "themes", "meetings", "recommendations", "implementations", "progress-reports",

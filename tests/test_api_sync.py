@@ -6,8 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.api_support import api  # noqa: F401
 from tracker.models import Implementation, MemberState, Recommendation, ThematicArea
+
+pytest_plugins = ["tests.api_support"]
 
 
 def all_pages(client, url):

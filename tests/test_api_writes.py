@@ -2,8 +2,9 @@
 
 import pytest
 
-from tests.api_support import api  # noqa: F401
 from tracker.models import Implementation, Meeting, ProgressReport, Recommendation, ReviewCycle
+
+pytest_plugins = ["tests.api_support"]
 
 
 @pytest.fixture
