@@ -39,5 +39,11 @@ messages: install
 	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --ignore=.venv --ignore=var
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
 
+# REST API throughput vs a raw psycopg endpoint on PostgreSQL (creates the database if missing).
+BENCH_API_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wt_api_bench
+bench-api: install
+	DEBUG=true DATABASE_URL=$(BENCH_API_DATABASE_URL) PATH=$(CURDIR)/$(BIN):$$PATH \
+	  $(BIN)/python manage.py bench_api $(BENCH_ARGS)
+
 clean:
 	rm -rf var/test .pytest_cache
