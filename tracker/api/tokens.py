@@ -45,7 +45,7 @@ def issue_token(partner, scope, *, states=(), expires_days=None, label=""):
 
 def token_access(api_token):
     """The one Access object for a token: its states (or all) and, if read-write, reporting/managing."""
-    states = frozenset(state.pk for state in api_token.states.all())
+    states = frozenset(api_token.state_ids)
     write = api_token.scope == ApiToken.Scope.WRITE
     return Access(
         all_states=not states,

@@ -6,7 +6,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import Http404
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -178,6 +178,25 @@ class MeetingViewSet(ListRetrieve):
     filterset_class = filters.MeetingFilter
 
 
+_ANNOTATED = {}
+
+
+def annotated_implementations(access):
+    """Visible implementations annotated with the stalled reasons, built at most once a second per access.
+
+    Building the annotations (and loading their constants) is most of the cost of the hot list; within one
+    second the cut-offs move by under a second, and the rows themselves are always read fresh.
+    """
+    key = (access, int(timezone.now().timestamp()))
+    queryset = _ANNOTATED.get(key)
+    if queryset is None:
+        if len(_ANNOTATED) > 256:
+            _ANNOTATED.clear()
+        context = StalledContext.load()
+        queryset = _ANNOTATED[key] = Implementation.objects.visible_to(access).with_stalled_reasons(context)
+    return queryset.all()
+
+
 class ImplementationViewSet(ListRetrieve):
     """What each member state has done about each recommendation, with the stalled reasons."""
 
@@ -192,8 +211,7 @@ class ImplementationViewSet(ListRetrieve):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Implementation.objects.none()
-        context = StalledContext.load()
-        return Implementation.objects.visible_to(self.client.access).with_stalled_reasons(context)
+        return annotated_implementations(self.client.access)
 
     def etag(self, row):
         return quoted(row["version"])

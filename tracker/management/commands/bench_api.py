@@ -38,6 +38,8 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0, interactive=False)
         call_command("load_reference_data", verbosity=0)
         items = bench.ensure_data(recommendations)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics for both endpoints
         self.stdout.write(f"{items} implementations in the database")
         partner = ensure_partner("bench", "Benchmark")
         _token, raw = issue_token(partner, "read", label="make bench-api", expires_days=1)
