@@ -40,5 +40,11 @@ messages: install
 	$(BIN)/python locale/tools/build_po.py core
 	rm -rf locale/ar
 
+# REST API throughput vs a raw psycopg endpoint on PostgreSQL (creates the database if missing).
+BENCH_API_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wt_api_bench
+bench-api: install
+	DEBUG=true DATABASE_URL=$(BENCH_API_DATABASE_URL) PATH=$(CURDIR)/$(BIN):$$PATH \
+	  $(BIN)/python manage.py bench_api $(BENCH_ARGS)
+
 clean:
 	rm -rf var/test .pytest_cache

@@ -8,4 +8,4 @@ class TrackerConfig(AppConfig):
 
     def ready(self):
         from tracker import signals  # noqa: F401
-
+        from tracker.api import admin as api_admin  # noqa: F401

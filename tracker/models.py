@@ -740,3 +740,7 @@ class Profile(models.Model):
 
     def __str__(self):
         return str(self.user)
+
+
+# Partner systems and API tokens live with the API; imported here so they belong to this app.
+from tracker.api.models import ApiToken, PartnerSystem  # noqa: E402, F401

@@ -1,4 +1,30 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from tracker.api import views
 
 app_name = "api"
-urlpatterns = []
+
+router = DefaultRouter()
+router.include_root_view = True
+router.register("bodies", views.BodyViewSet, basename="body")
+router.register("member-states", views.MemberStateViewSet, basename="member-state")
+router.register("themes", views.ThemeViewSet, basename="theme")
+router.register("meetings", views.MeetingViewSet, basename="meeting")
+router.register("recommendations", views.RecommendationViewSet, basename="recommendation")
+router.register("implementations", views.ImplementationViewSet, basename="implementation")
+router.register("progress-reports", views.ProgressReportViewSet, basename="progress-report")
+router.register("review-cycles", views.ReviewCycleViewSet, basename="review-cycle")
+router.register("review-outcomes", views.ReviewOutcomeViewSet, basename="review-outcome")
+router.register("focal-points", views.FocalPointViewSet, basename="focal-point")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves its start-up script as a file: the CSP allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
+         name="docs"),
+    # Anything else under /api/ answers in the API's error format, not with an HTML page.
+    re_path(r"^.*$", views.not_found, name="not-found"),
+]

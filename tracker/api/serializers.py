@@ -1,0 +1,217 @@
+"""Serializers: the documented shape of each resource (rows.py builds it) and the write-side validation."""
+
+from rest_framework import serializers
+
+from tracker.models import MemberState, Recommendation, ReviewCycle, Status, ThematicArea
+from tracker.querysets import StalledReason
+
+
+def translated(name, max_length=None, help_text=""):
+    """The three fields of a bilingual value: chosen language, English, Arabic."""
+    return {
+        name: serializers.CharField(help_text=help_text or "In the language chosen by Accept-Language or ?lang=."),
+        f"{name}_en": serializers.CharField(),
+        f"{name}_ar": serializers.CharField(),
+    }
+
+
+def _with(fields):
+    return type("Fields", (serializers.Serializer,), fields)
+
+
+class BodySerializer(_with({**translated("acronym"), **translated("name")})):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    member_states = serializers.ListField(child=serializers.CharField(), help_text="ISO codes.")
+
+
+class MemberStateSerializer(_with(translated("name"))):
+    id = serializers.IntegerField()
+    iso_code = serializers.CharField()
+
+
+class ThemeSerializer(_with(translated("name"))):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    position = serializers.IntegerField()
+
+
+class MeetingSerializer(_with({**translated("title"), **translated("venue")})):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    body = serializers.IntegerField()
+    body_code = serializers.CharField()
+    kind = serializers.CharField()
+    start_date = serializers.DateField(allow_null=True)
+    end_date = serializers.DateField(allow_null=True)
+    organisers = serializers.ListField(child=serializers.CharField())
+
+
+class RecommendationSerializer(_with(translated("text"))):
+    id = serializers.IntegerField()
+    meeting = serializers.IntegerField()
+    meeting_code = serializers.CharField()
+    body_code = serializers.CharField()
+    reference = serializers.CharField()
+    position = serializers.IntegerField()
+    arabic_text_status = serializers.ChoiceField(choices=Recommendation.ArabicText.choices)
+    themes = serializers.ListField(child=serializers.CharField(), help_text="Theme codes.")
+    applies_to = serializers.ListField(
+        child=serializers.CharField(), help_text="ISO codes; empty means every member state of the body."
+    )
+    target_date = serializers.DateField(allow_null=True)
+    is_public = serializers.BooleanField()
+    is_archived = serializers.BooleanField()
+    is_sample = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ImplementationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    recommendation = serializers.IntegerField()
+    reference = serializers.CharField()
+    meeting_code = serializers.CharField()
+    body_code = serializers.CharField()
+    member_state = serializers.CharField()
+    applies = serializers.BooleanField()
+    is_archived = serializers.BooleanField(help_text="Recommendation archived, or no longer applies to the state.")
+    status = serializers.ChoiceField(choices=Status.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    last_reported_at = serializers.DateTimeField(allow_null=True)
+    last_report_cycle = serializers.IntegerField(allow_null=True)
+    has_open_obstacle = serializers.BooleanField()
+    unchanged_cycles = serializers.IntegerField()
+    is_stalled = serializers.BooleanField()
+    stalled_reasons = serializers.ListField(child=serializers.ChoiceField(choices=StalledReason.choices))
+    version = serializers.IntegerField(help_text="Also the ETag; send it in If-Match to submit a report.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class EvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    original_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AuthorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class ProgressReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    implementation = serializers.IntegerField()
+    recommendation = serializers.IntegerField()
+    member_state = serializers.CharField()
+    cycle = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=Status.choices)
+    progress = serializers.IntegerField()
+    narrative = serializers.CharField(allow_blank=True)
+    obstacles = serializers.CharField(allow_blank=True)
+    support_needed = serializers.CharField(allow_blank=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    is_archived = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    author = AuthorSerializer(allow_null=True, help_text="Secretariat-level clients only; null otherwise.")
+    evidence = EvidenceSerializer(many=True)
+
+
+class ReviewCycleSerializer(_with(translated("name"))):
+    id = serializers.IntegerField()
+    body = serializers.IntegerField()
+    body_code = serializers.CharField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    report_deadline = serializers.DateField()
+    review_meeting_date = serializers.DateField(allow_null=True)
+    state = serializers.ChoiceField(choices=ReviewCycle.State.choices)
+    opened_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReviewOutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    implementation = serializers.IntegerField()
+    member_state = serializers.CharField()
+    cycle = serializers.IntegerField(allow_null=True)
+    obstacle_category = serializers.CharField()
+    obstacle = serializers.CharField(allow_blank=True)
+    solution = serializers.CharField(allow_blank=True)
+    follow_up_by = serializers.CharField(allow_blank=True)
+    follow_up_due = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class FocalPointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    member_state = serializers.CharField()
+    body_code = serializers.CharField()
+    role = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    preferred_language = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    is_active = serializers.BooleanField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class StaleErrorSerializer(ErrorSerializer):
+    current_version = serializers.IntegerField(required=False)
+    current = serializers.DictField(required=False, help_text="The item as it is now.")
+
+
+# --- Writes ---------------------------------------------------------------------------------------
+
+
+class ReportInputSerializer(serializers.Serializer):
+    """A progress report; the same rules as the focal point form apply (tracker.services.submit_report)."""
+
+    status = serializers.ChoiceField(choices=Status.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    narrative = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    obstacles = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    support_needed = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+class RecommendationWriteSerializer(serializers.ModelSerializer):
+    themes = serializers.SlugRelatedField(
+        slug_field="code", queryset=ThematicArea.objects.all(), many=True, required=False
+    )
+    applies_to = serializers.SlugRelatedField(
+        slug_field="iso_code", queryset=MemberState.objects.all(), many=True, required=False
+    )
+
+    class Meta:
+        model = Recommendation
+        fields = ["meeting", "reference", "position", "text_en", "text_ar", "arabic_text_status", "themes",
+                  "applies_to", "target_date", "is_public", "is_archived"]
+
+
+class ReviewCycleWriteSerializer(serializers.ModelSerializer):
+    state = serializers.ChoiceField(
+        choices=ReviewCycle.State.choices, required=False,
+        help_text="Moves the cycle: planned → open → under review → closed (or back to open).",
+    )
+
+    class Meta:
+        model = ReviewCycle
+        fields = ["body", "name_en", "name_ar", "period_start", "period_end", "report_deadline",
+                  "review_meeting_date", "state"]
+        # The model's constraints (one open cycle per body, ordered dates) are checked by full_clean and
+        # move_cycle; DRF's generated validator would wrongly make `state` required.
+        validators = []

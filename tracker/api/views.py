@@ -1,0 +1,402 @@
+"""API views: thin. Visibility comes from Access (visible_to), writes go through tracker.services."""
+
+import hashlib
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from tracker import services
+from tracker.api import filters, rows
+from tracker.api import serializers as s
+from tracker.api.exceptions import PreconditionFailed, PreconditionRequired, error_body
+from tracker.api.permissions import client_of
+from tracker.models import (
+    Body,
+    FocalPointDesignation,
+    Implementation,
+    Meeting,
+    MemberState,
+    ProgressReport,
+    Recommendation,
+    ReviewCycle,
+    ReviewOutcome,
+    ThematicArea,
+)
+from tracker.querysets import StalledContext
+
+LANG_PARAMETER = OpenApiParameter(
+    "lang", OpenApiTypes.STR, enum=["ar", "en"], required=False,
+    description="Language of the untranslated-suffix fields (text, name...); default from Accept-Language.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    description="The ETag of the item as you read it.",
+)
+WRITE_ERRORS = {
+    400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer,
+    412: OpenApiResponse(s.StaleErrorSerializer, description="Stale If-Match: the body holds the current item."),
+    428: OpenApiResponse(s.ErrorSerializer, description="If-Match is missing."),
+}
+
+
+def quoted(value):
+    return f'"{value}"'
+
+
+def digest_etag(row, *keys):
+    payload = json.dumps([row[key] for key in keys], cls=DjangoJSONEncoder)
+    return quoted(hashlib.sha256(payload.encode()).hexdigest()[:32])
+
+
+def if_match(request):
+    """The ETag the client sent in If-Match: required for every update (428 without it)."""
+    value = (request.headers.get("If-Match") or "").strip()
+    if not value or value == "*":
+        raise PreconditionRequired()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([])
+@throttle_classes([])
+def not_found(request, *args, **kwargs):
+    raise NotFound()
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """Read side: `.values()` rows rendered by a Shape, the same for list and detail."""
+
+    lookup_value_regex = r"[0-9]+"
+
+    shape_class = rows.Shape
+    ordering_fields = ["id"]
+    ordering = ["id"]
+
+    def initial(self, request, *args, **kwargs):
+        lang = request.query_params.get("lang")
+        if lang in ("ar", "en"):
+            translation.activate(lang)
+            request._request.LANGUAGE_CODE = lang
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def client(self):
+        return client_of(self.request)
+
+    def rows_queryset(self, queryset):
+        return queryset.values(*self.shape_class.fields)
+
+    def render(self, page):
+        return self.shape_class(self.client).render(page)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.rows_queryset(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.render(page))
+
+    def get_row(self):
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError):
+            raise Http404 from None
+        row = self.rows_queryset(self.get_queryset().filter(pk=pk)).first()
+        if row is None:
+            raise Http404
+        return self.render([row])[0]
+
+    def etag(self, row):
+        return None
+
+    def retrieve(self, request, *args, **kwargs):
+        row = self.get_row()
+        response = Response(row)
+        etag = self.etag(row)
+        if etag:
+            response["ETag"] = etag
+        return response
+
+
+def read_only(viewset, serializer, filterset=None, description=""):
+    """Schema for a read-only resource: paginated list + detail, with the lang parameter."""
+    params = [LANG_PARAMETER]
+    return extend_schema_view(
+        list=extend_schema(responses=serializer(many=True), parameters=params, description=description),
+        retrieve=extend_schema(responses=serializer, parameters=params, description=description),
+    )(viewset)
+
+
+class ListRetrieve(ApiViewSet):
+    """A read-only resource: list and detail."""
+
+
+@extend_schema(tags=["reference"])
+class BodyViewSet(ListRetrieve):
+    queryset = Body.objects.all()
+    shape_class = rows.BodyShape
+    serializer_class = s.BodySerializer
+
+
+@extend_schema(tags=["reference"])
+class MemberStateViewSet(ListRetrieve):
+    queryset = MemberState.objects.all()
+    shape_class = rows.MemberStateShape
+    serializer_class = s.MemberStateSerializer
+
+
+@extend_schema(tags=["reference"])
+class ThemeViewSet(ListRetrieve):
+    queryset = ThematicArea.objects.all()
+    shape_class = rows.ThemeShape
+    serializer_class = s.ThemeSerializer
+
+
+@extend_schema(tags=["reference"])
+class MeetingViewSet(ListRetrieve):
+    queryset = Meeting.objects.all()
+    shape_class = rows.MeetingShape
+    serializer_class = s.MeetingSerializer
+    filterset_class = filters.MeetingFilter
+
+
+_ANNOTATED = {}
+
+
+def annotated_implementations(access):
+    """Visible implementations annotated with the stalled reasons, built at most once a second per access.
+
+    Building the annotations (and loading their constants) is most of the cost of the hot list; within one
+    second the cut-offs move by under a second, and the rows themselves are always read fresh.
+    """
+    key = (access, int(timezone.now().timestamp()))
+    queryset = _ANNOTATED.get(key)
+    if queryset is None:
+        if len(_ANNOTATED) > 256:
+            _ANNOTATED.clear()
+        context = StalledContext.load()
+        queryset = _ANNOTATED[key] = Implementation.objects.visible_to(access).with_stalled_reasons(context)
+    return queryset.all()
+
+
+class ImplementationViewSet(ListRetrieve):
+    """What each member state has done about each recommendation, with the stalled reasons."""
+
+    shape_class = rows.ImplementationShape
+    serializer_class = s.ImplementationSerializer
+    filterset_class = filters.ImplementationFilter
+    ordering_fields = ["id", "updated_at"]
+    write_requires = "report"
+
+    queryset = Implementation.objects.none()  # for the schema; get_queryset() decides
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Implementation.objects.none()
+        return annotated_implementations(self.client.access)
+
+    def etag(self, row):
+        return quoted(row["version"])
+
+    @extend_schema(
+        request=s.ReportInputSerializer, parameters=[IF_MATCH],
+        responses={201: s.ProgressReportSerializer, **WRITE_ERRORS},
+        description="Submit a progress report (same rules as the focal point form). If-Match: the item's ETag.",
+    )
+    @action(detail=True, methods=["post"], url_path="reports")
+    def submit_report(self, request, pk=None):
+        implementation = self._visible_implementation(pk)
+        expected = if_match(request)
+        try:
+            expected_version = int(expected.strip('"'))
+        except ValueError:
+            expected_version = -1  # matches no version: answered as stale below
+        data = s.ReportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            report = services.submit_report(
+                implementation, request.user, self.client.access, services.ReportInput(**data.validated_data),
+                expected_version=expected_version,
+            )
+        except services.StaleVersion as stale:
+            return self._stale(stale.current.pk)
+        return self._created_report(report)
+
+    def _visible_implementation(self, pk):
+        try:
+            return Implementation.objects.visible_to(self.client.access).select_related(
+                "recommendation__meeting"
+            ).get(pk=int(pk))
+        except (Implementation.DoesNotExist, TypeError, ValueError):
+            raise Http404 from None
+
+    def _stale(self, pk):
+        self.kwargs["pk"] = pk
+        current = self.get_row()
+        body = error_body(
+            412, PreconditionFailed.default_code, _("The item changed since you read it: here it is now."),
+            current_version=current["version"], current=current,
+        )
+        return Response(body, status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": self.etag(current)})
+
+    def _created_report(self, report):
+        row = rows.ProgressReportShape(self.client).render(
+            ProgressReport.objects.filter(pk=report.pk).values(*rows.ProgressReportShape.fields)
+        )[0]
+        version = Implementation.objects.filter(pk=report.implementation_id).values_list("version", flat=True)[0]
+        return Response(row, status=status.HTTP_201_CREATED, headers={"ETag": quoted(version)})
+
+
+class ProgressReportViewSet(ListRetrieve):
+    """Submitted progress reports (drafts are private to their author), with evidence metadata."""
+
+    shape_class = rows.ProgressReportShape
+    serializer_class = s.ProgressReportSerializer
+    filterset_class = filters.ProgressReportFilter
+    ordering_fields = ["id", "updated_at", "submitted_at"]
+
+    def get_queryset(self):
+        visible = Implementation.objects.visible_to(self.client.access)
+        return ProgressReport.objects.submitted().filter(implementation__in=visible.values("pk"))
+
+
+class ReviewOutcomeViewSet(ListRetrieve):
+    shape_class = rows.ReviewOutcomeShape
+    serializer_class = s.ReviewOutcomeSerializer
+    filterset_class = filters.ReviewOutcomeFilter
+    ordering_fields = ["id", "updated_at"]
+
+    def get_queryset(self):
+        visible = Implementation.objects.visible_to(self.client.access)
+        return ReviewOutcome.objects.filter(implementation__in=visible.values("pk"))
+
+
+class FocalPointViewSet(ListRetrieve):
+    """Focal point designations with contact data: secretariat-level clients only."""
+
+    shape_class = rows.FocalPointShape
+    serializer_class = s.FocalPointSerializer
+    filterset_class = filters.FocalPointFilter
+    needs_contacts = True
+
+    def get_queryset(self):
+        access = self.client.access
+        designations = FocalPointDesignation.objects.all()
+        return designations if access.all_states else designations.filter(member_state_id__in=access.state_ids)
+
+
+class WritableViewSet(ListRetrieve):
+    """Create and update (PATCH with If-Match) for secretariat-level clients."""
+
+    write_serializer_class = None
+    write_requires = "manage"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_save(self, serializer):
+        return serializer.save()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.write_serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            instance = self.perform_save(serializer)
+        self.kwargs["pk"] = instance.pk
+        row = self.get_row()
+        return Response(row, status=status.HTTP_201_CREATED, headers={"ETag": self.etag(row)})
+
+    def partial_update(self, request, *args, **kwargs):
+        expected = if_match(request)
+        with transaction.atomic():
+            current = self.get_row()
+            instance = self.get_queryset().select_for_update().get(pk=current["id"])
+            current = self.get_row()  # read again under the lock
+            if expected != self.etag(current):
+                body = error_body(
+                    412, PreconditionFailed.default_code, _("The item changed since you read it: here it is now."),
+                    current=current,
+                )
+                return Response(body, status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": self.etag(current)})
+            serializer = self.write_serializer_class(instance, data=request.data, partial=True)
+            serializer.is_valid(raise_exception=True)
+            self.perform_save(serializer)
+        row = self.get_row()
+        return Response(row, headers={"ETag": self.etag(row)})
+
+
+def writable_schema(viewset, read, write):
+    return extend_schema_view(
+        list=extend_schema(responses=read(many=True), parameters=[LANG_PARAMETER]),
+        retrieve=extend_schema(responses=read, parameters=[LANG_PARAMETER]),
+        create=extend_schema(request=write, responses={201: read, **WRITE_ERRORS}),
+        partial_update=extend_schema(request=write, responses={200: read, **WRITE_ERRORS}, parameters=[IF_MATCH]),
+    )(viewset)
+
+
+class RecommendationViewSet(WritableViewSet):
+    queryset = Recommendation.objects.all()
+    shape_class = rows.RecommendationShape
+    serializer_class = s.RecommendationSerializer
+    write_serializer_class = s.RecommendationWriteSerializer
+    filterset_class = filters.RecommendationFilter
+    ordering_fields = ["id", "updated_at"]
+
+    def etag(self, row):
+        return digest_etag(row, "id", "updated_at")
+
+
+class ReviewCycleViewSet(WritableViewSet):
+    queryset = ReviewCycle.objects.all()
+    shape_class = rows.ReviewCycleShape
+    serializer_class = s.ReviewCycleSerializer
+    write_serializer_class = s.ReviewCycleWriteSerializer
+    filterset_class = filters.ReviewCycleFilter
+    ordering_fields = ["id", "period_start", "report_deadline"]
+
+    def etag(self, row):
+        return digest_etag(row, "id", "body", "name_en", "name_ar", "period_start", "period_end", "report_deadline",
+                           "review_meeting_date", "state", "opened_at", "closed_at")
+
+    def perform_save(self, serializer):
+        """Dates and names are saved (model rules checked); a state change goes through move_cycle."""
+        target = serializer.validated_data.pop("state", None)
+        cycle = serializer.instance or ReviewCycle()
+        for field, value in serializer.validated_data.items():
+            setattr(cycle, field, value)
+        if serializer.instance is None and target not in (None, ReviewCycle.State.PLANNED):
+            cycle.full_clean()
+            cycle.save()
+            return services.move_cycle(cycle, target)
+        cycle.full_clean()
+        cycle.save()
+        if target and target != cycle.state:
+            cycle = services.move_cycle(cycle, target)
+        return cycle
+
+
+for _viewset, _serializer in [(BodyViewSet, s.BodySerializer), (MemberStateViewSet, s.MemberStateSerializer),
+                              (ThemeViewSet, s.ThemeSerializer), (MeetingViewSet, s.MeetingSerializer),
+                              (ImplementationViewSet, s.ImplementationSerializer),
+                              (ProgressReportViewSet, s.ProgressReportSerializer),
+                              (ReviewOutcomeViewSet, s.ReviewOutcomeSerializer),
+                              (FocalPointViewSet, s.FocalPointSerializer)]:
+    read_only(_viewset, _serializer)
+writable_schema(RecommendationViewSet, s.RecommendationSerializer, s.RecommendationWriteSerializer)
+writable_schema(ReviewCycleViewSet, s.ReviewCycleSerializer, s.ReviewCycleWriteSerializer)
