@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0002_roles'),
+        ('tracker', '0003_api'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
