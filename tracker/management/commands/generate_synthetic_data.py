@@ -224,8 +224,9 @@ class Command(BaseCommand):
                 f"DELETE FROM tracker_recommendation_themes WHERE recommendation_id IN ({recs})",
                 f"DELETE FROM tracker_recommendation_applies_to WHERE recommendation_id IN ({recs})",
                 f"DELETE FROM tracker_recommendation WHERE meeting_id IN ({meetings})",
-                f"DELETE FROM tracker_meeting WHERE code LIKE 'synthetic-%%'",
-                f"UPDATE tracker_implementation SET last_report_cycle_id = NULL WHERE last_report_cycle_id IN ({cycles})",
+                "DELETE FROM tracker_meeting WHERE code LIKE 'synthetic-%%'",
+                "UPDATE tracker_implementation SET last_report_cycle_id = NULL "
+                f"WHERE last_report_cycle_id IN ({cycles})",
                 f"DELETE FROM tracker_reviewcycle WHERE id IN ({cycles})",
             ):
                 cursor.execute(sql)
