@@ -5,6 +5,7 @@ import statistics
 import time
 
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -35,6 +36,18 @@ WHERE b.id = %(body)s AND i.applies AND NOT r.is_archived
        OR r.target_date < %(today)s
        OR i.has_open_obstacle)
 """
+
+
+def count_queries(client, path):
+    seen = []
+
+    def record(run, sql, *args):
+        seen.append(sql)
+        return run(sql, *args)
+
+    with connection.execute_wrapper(record):
+        client.get(path)
+    return len(seen)
 
 
 def median_ms(function, runs):
@@ -92,12 +105,12 @@ class Command(BaseCommand):
                     response = client.get(path)
                 if response.status_code != 200:
                     raise CommandError(f"{path} answered {response.status_code}.")
-                queries = []
-                with connection.execute_wrapper(lambda run, sql, *a: queries.append(sql) or run(sql, *a)):
-                    client.get(path)
+                queries = count_queries(client, path)
                 ms = median_ms(lambda p=path: client.get(p), runs)
+                cache.clear()
+                cold = median_ms(lambda p=path: client.get(p), 1)
                 self.stdout.write(f"{path:<22} first page, warm: {ms:7.1f} ms (median of {runs}), "
-                                  f"{len(queries)} SQL queries")
+                                  f"{queries} SQL queries; with the summary cache empty: {cold:.0f} ms")
 
     def bench_stalled(self, body, runs):
         def ours():
