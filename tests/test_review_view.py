@@ -145,3 +145,17 @@ def test_it_runs_the_same_number_of_queries_whatever_the_data(client, secretaria
     Implementation.objects.filter(member_state__iso_code__in=["EG", "JO"]).update(has_open_obstacle=True)
     assert count() == before
     assert before <= 25
+
+
+def test_it_says_so_when_no_body_is_set_up(client, db):
+    from django.contrib.auth.models import Group, User
+
+    from tracker.permissions import SECRETARIAT_GROUP
+
+    user = User.objects.create_user("lonely", password="a-strong-test-password-2021")
+    user.groups.add(Group.objects.get_or_create(name=SECRETARIAT_GROUP)[0])
+    client.force_login(user)
+    response = client.get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and "No body has been set up yet." in response.content.decode()
+    assert client.get("/review/report/").status_code == 200
+    assert client.get("/review/export.csv").status_code == 302

@@ -71,7 +71,7 @@ def completion(implemented, applicable):
 
 @dataclass
 class Filters:
-    body: Body
+    body: Body | None
     cycle: ReviewCycle | None = None
     meeting: object = None
     state: MemberState | None = None
@@ -85,6 +85,8 @@ class Filters:
     @classmethod
     def from_form(cls, values):
         body = values.get("body") or Body.objects.order_by("pk").first()
+        if body is None:
+            return cls(body=None)
         cycle = values.get("cycle")
         if cycle is not None and cycle.body_id != body.pk:
             cycle = None
