@@ -46,5 +46,12 @@ bench-api: install
 	DEBUG=true DATABASE_URL=$(BENCH_API_DATABASE_URL) PATH=$(CURDIR)/$(BIN):$$PATH \
 	  $(BIN)/python manage.py bench_api $(BENCH_ARGS)
 
+# The review view at 1,000,000 implementations (generates the large synthetic set first if it is missing).
+bench-review: install
+	@case "$${DATABASE_URL:-}" in postgres://*|postgresql://*|pgsql://*) ;; \
+	  *) echo "bench-review needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (a scratch database)."; exit 2;; esac
+	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput -v 0
+	$(LOCAL_ENV) $(BIN)/python manage.py bench_review --generate
+
 clean:
 	rm -rf var/test .pytest_cache

@@ -6,7 +6,7 @@ from itertools import groupby
 from django.utils import timezone
 
 from tracker.models import DueState, Implementation, MemberState, ReviewCycle
-from tracker.querysets import StalledContext, explain_reasons
+from tracker.querysets import StalledContext, explain_stalled
 
 URGENCY = {DueState.OVERDUE: 0, DueState.DUE_SOON: 2, DueState.DUE: 3, DueState.REPORTED: 4, DueState.NONE: 5}
 
@@ -49,7 +49,8 @@ def build_rows(items, context, cycles, today):
     rows = []
     for item in items:
         cycle = cycles.get(item.recommendation.meeting.body_id)
-        rows.append(Row(item=item, due=item.due_state(cycle, today), reasons=explain_reasons(item, context),
+        reasons = [text for _, text in explain_stalled(item, context)]
+        rows.append(Row(item=item, due=item.due_state(cycle, today), reasons=reasons,
                         themes=list(item.recommendation.themes.all())))
     return rows
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,11 +26,16 @@ class StalledReason(models.TextChoices):
 
 SETTLED = ["implemented", "not_applicable"]
 ANNOTATION_PREFIX = "stalled_"
+BODY = "recommendation__meeting__body_id"
 
 
 @dataclass
 class StalledContext:
-    """The constants the rules need: each body's thresholds and its open cycle, if its deadline passed."""
+    """The constants the rules need: each body's thresholds and its open cycle, if its deadline passed.
+
+    Loaded once (two small queries) and then turned into plain SQL conditions on the precomputed,
+    indexed columns of Implementation, so the rules cost one scan whatever the number of items.
+    """
 
     now: object
     bodies: list = field(default_factory=list)
@@ -49,28 +56,49 @@ class StalledContext:
         return timezone.localdate(self.now)
 
     def body(self, body_id):
-        return next(body for body in self.bodies if body.pk == body_id)
+        for body in self.bodies:
+            if body.pk == body_id:
+                return body
+        from tracker.models import Body
+
+        return Body()  # an unknown body gets the documented defaults
+
+    def _per_body(self, attribute, make):
+        """OR of `make(value)` per distinct threshold; the join to the body is skipped when all agree."""
+        groups = {}
+        for body in self.bodies:
+            groups.setdefault(getattr(body, attribute), []).append(body.pk)
+        if len(groups) == 1:
+            return make(next(iter(groups)))
+        condition = Q(pk__in=[])
+        for value, body_ids in groups.items():
+            condition |= Q(**{f"{BODY}__in": body_ids}) & make(value)
+        return condition
+
+    def stale_cutoff(self, days):
+        return self.now - timedelta(days=days)
 
     def no_recent_report(self):
-        condition = Q(pk__in=[])
-        for body in self.bodies:
-            cutoff = self.now - timedelta(days=body.stale_after_days)
-            stale = Q(last_reported_at__lt=cutoff) | Q(last_reported_at__isnull=True, created_at__lt=cutoff)
-            condition |= Q(recommendation__meeting__body_id=body.pk) & stale
-        return condition
+        """Last submitted report (or, never reported, the item's creation) more than N days ago."""
+
+        def stale(days):
+            cutoff = self.stale_cutoff(days)
+            return Q(last_reported_at__lt=cutoff) | Q(last_reported_at__isnull=True, created_at__lt=cutoff)
+
+        return self._per_body("stale_after_days", stale)
 
     def missing_cycle_report(self):
         condition = Q(pk__in=[])
         for body_id, cycle in self.overdue_cycles.items():
             not_reported = Q(last_report_cycle__isnull=True) | ~Q(last_report_cycle=cycle.pk)
-            condition |= Q(recommendation__meeting__body_id=body_id) & not_reported
+            if len(self.bodies) == 1 and self.bodies[0].pk == body_id:
+                condition |= not_reported
+            else:
+                condition |= Q(**{BODY: body_id}) & not_reported
         return condition
 
     def unchanged(self):
-        condition = Q(pk__in=[])
-        for body in self.bodies:
-            condition |= Q(recommendation__meeting__body_id=body.pk, unchanged_cycles__gte=body.unchanged_cycles)
-        return condition
+        return self._per_body("unchanged_cycles", lambda k: Q(unchanged_cycles__gte=k))
 
     def past_target(self):
         return Q(recommendation__target_date__lt=self.today)
@@ -88,9 +116,65 @@ class StalledContext:
             StalledReason.OPEN_OBSTACLE: self.open_obstacle(),
         }
 
+    def any_condition(self):
+        condition = Q(pk__in=[])
+        for one in self.conditions().values():
+            condition |= one
+        return condition
+
+    # --- explanations ----------------------------------------------------------------------------
+
+    def explain(self, item, reason):
+        """One reason in words with its numbers, e.g. "No submitted report for 213 days (limit 180)".
+
+        `item` needs `recommendation.meeting` (select_related) for its body and target date.
+        """
+        reason = StalledReason(reason)
+        recommendation = item.recommendation
+        body = self.body(recommendation.meeting.body_id)
+        if reason == StalledReason.NO_RECENT_REPORT:
+            since = item.last_reported_at or item.created_at
+            days = (self.now - since).days if since else 0
+            if item.last_reported_at is None:
+                return ngettext(
+                    "Never reported, followed up for %(days)d day (limit %(limit)d)",
+                    "Never reported, followed up for %(days)d days (limit %(limit)d)", days,
+                ) % {"days": days, "limit": body.stale_after_days}
+            return ngettext(
+                "No submitted report for %(days)d day (limit %(limit)d)",
+                "No submitted report for %(days)d days (limit %(limit)d)", days,
+            ) % {"days": days, "limit": body.stale_after_days}
+        if reason == StalledReason.MISSING_CYCLE_REPORT:
+            cycle = self.overdue_cycles.get(body.pk)
+            if cycle is None:
+                return str(reason.label)
+            days = (self.today - cycle.report_deadline).days
+            return ngettext(
+                "No report for %(cycle)s, deadline %(deadline)s passed %(days)d day ago",
+                "No report for %(cycle)s, deadline %(deadline)s passed %(days)d days ago", days,
+            ) % {"cycle": cycle.name, "deadline": date_format(cycle.report_deadline), "days": days}
+        if reason == StalledReason.UNCHANGED:
+            return ngettext(
+                "Status and progress unchanged over %(count)d closed cycle (limit %(limit)d)",
+                "Status and progress unchanged over %(count)d closed cycles (limit %(limit)d)",
+                item.unchanged_cycles,
+            ) % {"count": item.unchanged_cycles, "limit": body.unchanged_cycles}
+        if reason == StalledReason.PAST_TARGET:
+            target = recommendation.target_date
+            days = (self.today - target).days if target else 0
+            return ngettext(
+                "Target date %(date)s passed %(days)d day ago",
+                "Target date %(date)s passed %(days)d days ago", days,
+            ) % {"date": date_format(target) if target else "", "days": days}
+        return gettext("Obstacle or support need reported; the review has recorded no solution")
+
 
 def _flag(condition):
     return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+#: What "followed up and not settled" means; the stalled flags are false outside it.
+FOLLOWED_UP = Q(applies=True, recommendation__is_archived=False) & ~Q(status__in=SETTLED)
 
 
 class ImplementationQuerySet(models.QuerySet):
@@ -108,28 +192,22 @@ class ImplementationQuerySet(models.QuerySet):
         return self.filter(member_state_id__in=access.state_ids)
 
     def with_stalled_reasons(self, context=None):
-        """Annotate `stalled_<reason>` booleans (false for settled items) and `is_stalled`."""
+        """Annotate `stalled_<reason>` booleans and `is_stalled` (all false for settled or no longer
+        followed-up items). The context is kept on the queryset for `explain_stalled`."""
         context = context or StalledContext.load()
-        unsettled = ~Q(status__in=SETTLED)
         flags = {
-            f"{ANNOTATION_PREFIX}{reason.value}": _flag(unsettled & condition)
+            f"{ANNOTATION_PREFIX}{reason.value}": _flag(FOLLOWED_UP & condition)
             for reason, condition in context.conditions().items()
         }
-        any_reason = Q(pk__in=[])
-        for condition in context.conditions().values():
-            any_reason |= condition
-        return self.annotate(**flags, is_stalled=_flag(unsettled & any_reason))
+        return self.annotate(**flags, is_stalled=_flag(FOLLOWED_UP & context.any_condition()))
 
     def stalled(self, reason=None, context=None):
         """Unsettled items for which the given reason (or any reason) holds."""
         context = context or StalledContext.load()
-        conditions = context.conditions()
         if reason:
-            condition = conditions[StalledReason(reason)]
+            condition = context.conditions()[StalledReason(reason)]
         else:
-            condition = Q(pk__in=[])
-            for one in conditions.values():
-                condition |= one
+            condition = context.any_condition()
         return self.current().unsettled().filter(condition)
 
     def count_by_reason(self, context=None):
@@ -141,41 +219,27 @@ class ImplementationQuerySet(models.QuerySet):
         return self.current().unsettled().aggregate(**aggregates)
 
 
-def explain_reasons(implementation, context):
-    """Each stalled reason of an annotated implementation, in words, with the numbers behind it."""
-    from django.utils.formats import date_format
-    from django.utils.translation import gettext as _
+def stalled_reasons_of(implementation, context=None):
+    """The reasons that hold for an implementation, as StalledReason members.
 
-    body = context.body(implementation.recommendation.meeting.body_id)
-    texts = []
-    for reason in stalled_reasons_of(implementation):
-        if reason == StalledReason.NO_RECENT_REPORT and implementation.last_reported_at is None:
-            texts.append(_("No report has ever been submitted (limit %(limit)s days).")
-                         % {"limit": body.stale_after_days})
-        elif reason == StalledReason.NO_RECENT_REPORT:
-            days = (context.now - implementation.last_reported_at).days
-            texts.append(_("No submitted report for %(days)s days (limit %(limit)s).")
-                         % {"days": days, "limit": body.stale_after_days})
-        elif reason == StalledReason.MISSING_CYCLE_REPORT:
-            cycle = context.overdue_cycles[body.pk]
-            texts.append(_("The deadline of %(cycle)s passed on %(date)s without a report.")
-                         % {"cycle": cycle.name, "date": date_format(cycle.report_deadline)})
-        elif reason == StalledReason.UNCHANGED:
-            texts.append(_("Status and progress unchanged over %(count)s closed review cycles.")
-                         % {"count": implementation.unchanged_cycles})
-        elif reason == StalledReason.PAST_TARGET:
-            texts.append(_("The target date %(date)s has passed.")
-                         % {"date": date_format(implementation.recommendation.target_date)})
-        else:
-            texts.append(_("An obstacle or support need was reported and no solution has been recorded."))
-    return texts
+    Read from the annotations of with_stalled_reasons() when present; otherwise computed by the same
+    query for this one item (so there is still a single implementation of the rules).
+    """
+    names = [f"{ANNOTATION_PREFIX}{reason.value}" for reason in StalledReason]
+    if not all(hasattr(implementation, name) for name in names):
+        flags = (
+            type(implementation).objects.filter(pk=implementation.pk)
+            .with_stalled_reasons(context).values(*names).first()
+        ) or {}
+        for name in names:
+            setattr(implementation, name, bool(flags.get(name)))
+    return [reason for reason in StalledReason if getattr(implementation, f"{ANNOTATION_PREFIX}{reason.value}")]
 
 
-def stalled_reasons_of(implementation):
-    """The reasons annotated on an implementation by with_stalled_reasons(), as StalledReason members."""
-    return [
-        reason for reason in StalledReason if getattr(implementation, f"{ANNOTATION_PREFIX}{reason.value}", False)
-    ]
+def explain_stalled(implementation, context=None):
+    """[(reason, sentence with its numbers)] for every reason that holds, in the active language."""
+    context = context or StalledContext.load()
+    return [(reason, context.explain(implementation, reason)) for reason in stalled_reasons_of(implementation, context)]
 
 
 class RecommendationQuerySet(models.QuerySet):
@@ -205,5 +269,6 @@ __all__ = [
     "ReportQuerySet",
     "StalledContext",
     "StalledReason",
+    "explain_stalled",
     "stalled_reasons_of",
 ]

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -146,6 +147,8 @@ def record_outcome(implementation, recorded_by, access, **fields):
     """Record what the review concluded; a recorded solution clears the open-obstacle reason."""
     if not access.can_manage:
         raise PermissionDenied(_("Only the secretariat records review outcomes."))
+    if "cycle" not in fields and "cycle_id" not in fields:
+        fields["cycle"] = current_cycle_of(implementation.recommendation.meeting.body_id)
     outcome = ReviewOutcome(implementation=implementation, recorded_by=recorded_by, **fields)
     outcome.full_clean(exclude=["implementation", "recorded_by"])
     outcome.save()
@@ -161,6 +164,14 @@ def apply_outcome(outcome):
         )
 
 
+def current_cycle_of(body_id):
+    """The cycle a review is about: the open one, else the one under review, else None."""
+    cycles = ReviewCycle.objects.filter(
+        body_id=body_id, state__in=[ReviewCycle.State.OPEN, ReviewCycle.State.UNDER_REVIEW]
+    )
+    return min(cycles, key=lambda c: c.state != ReviewCycle.State.OPEN, default=None)
+
+
 # --- Review cycles -------------------------------------------------------------------------------
 
 CYCLE_MOVES = {
@@ -172,10 +183,22 @@ CYCLE_MOVES = {
 
 
 def check_cycle_move(cycle, target):
-    if target not in CYCLE_MOVES[cycle.state]:
+    """Refuse a move that the cycle's life (planned → open → under review → closed) does not allow."""
+    if target not in ReviewCycle.State.values:
+        raise ValidationError(_("Unknown cycle state: %(target)s.") % {"target": target})
+    allowed = CYCLE_MOVES[cycle.state]
+    if target not in allowed:
+        if allowed:
+            hint = _("From %(current)s it can only become: %(allowed)s.") % {
+                "current": cycle.get_state_display(),
+                "allowed": ", ".join(str(ReviewCycle.State(s).label) for s in sorted(allowed)),
+            }
+        else:
+            hint = _("A closed cycle stays closed.")
         raise ValidationError(
             _("A cycle that is %(current)s cannot become %(target)s.")
             % {"current": cycle.get_state_display(), "target": ReviewCycle.State(target).label}
+            + " " + hint
         )
     if target == ReviewCycle.State.OPEN:
         other = ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.OPEN).exclude(pk=cycle.pk)
@@ -199,36 +222,78 @@ def move_cycle(cycle, target):
     return cycle
 
 
-def _previous_snapshots(cycle):
-    previous = (
-        ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.CLOSED)
-        .exclude(pk=cycle.pk).order_by("-closed_at").first()
-    )
+def previous_closed_cycle(cycle):
+    """The body's cycle closed last before this one (or None)."""
+    closed = ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.CLOSED).exclude(pk=cycle.pk)
+    if cycle.closed_at is not None:
+        closed = closed.filter(closed_at__lte=cycle.closed_at)
+    return closed.order_by("-closed_at", "-pk").first()
+
+
+def _same_as_before(previous):
+    """True where status and progress equal the previous snapshot (an item new since then is compared
+    with its initial state, not started at 0%)."""
+    initial = Q(status=Status.NOT_STARTED, progress=0)
     if previous is None:
-        return {}
-    rows = previous.snapshots.values_list("implementation_id", "status", "progress")
-    return {impl_id: (status, progress) for impl_id, status, progress in rows.iterator(chunk_size=5000)}
-
-
-def freeze_snapshot(cycle, batch_size=5000):
-    """Snapshot every current implementation of the cycle's body and update its unchanged-cycles streak."""
+        return initial
     from tracker.models import CycleSnapshot
 
-    before = _previous_snapshots(cycle)
-    items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).only(
-        "id", "status", "progress", "last_report_cycle_id", "unchanged_cycles"
+    snapshots = CycleSnapshot.objects.filter(cycle=previous, implementation=OuterRef("pk"))
+    return Exists(snapshots.filter(status=OuterRef("status"), progress=OuterRef("progress"))) | (
+        ~Exists(snapshots) & initial
     )
-    snapshots, changed = [], []
-    for item in items.iterator(chunk_size=batch_size):
-        same = before.get(item.pk, (Status.NOT_STARTED, 0)) == (item.status, item.progress)
-        item.unchanged_cycles = item.unchanged_cycles + 1 if same else 0
-        changed.append(item)
-        snapshots.append(CycleSnapshot(
-            cycle=cycle, implementation_id=item.pk, status=item.status, progress=item.progress,
-            reported_in_cycle=item.last_report_cycle_id == cycle.pk,
+
+
+def _update_streaks_postgresql(items, previous):
+    """The same streak update as the portable one, as a hash join against the previous snapshot,
+    touching only rows whose streak changes (a million correlated probes took about a minute)."""
+    from tracker.models import CycleSnapshot
+
+    selected, params = items.values("id", "status", "progress").query.sql_with_params()
+    snapshot = connection.ops.quote_name(CycleSnapshot._meta.db_table)
+    table = connection.ops.quote_name(Implementation._meta.db_table)
+    sql = f"""
+        UPDATE {table} AS target
+        SET unchanged_cycles = CASE WHEN x.same THEN target.unchanged_cycles + 1 ELSE 0 END
+        FROM (
+            SELECT cur.id, (cur.status = COALESCE(s.status, %s) AND cur.progress = COALESCE(s.progress, 0)) AS same
+            FROM ({selected}) AS cur
+            LEFT JOIN {snapshot} AS s ON s.implementation_id = cur.id AND s.cycle_id = %s
+        ) AS x
+        WHERE x.id = target.id AND (x.same OR target.unchanged_cycles <> 0)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.NOT_STARTED, *params, previous.pk if previous else None])
+
+
+def freeze_snapshot(cycle, batch_size=None):
+    """Snapshot every current implementation of the cycle's body and update its unchanged-cycles streak.
+
+    Two set-based statements (an UPDATE and an INSERT ... SELECT), so closing a cycle over a million
+    items stays inside the database instead of moving every row through Python.
+    """
+    from tracker.models import CycleSnapshot
+
+    items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).order_by()
+    previous = previous_closed_cycle(cycle)
+    if connection.vendor == "postgresql":
+        _update_streaks_postgresql(items, previous)
+    else:
+        items.update(unchanged_cycles=Case(
+            When(_same_as_before(previous), then=F("unchanged_cycles") + 1), default=Value(0),
         ))
-    CycleSnapshot.objects.bulk_create(snapshots, batch_size=batch_size, ignore_conflicts=True)
-    Implementation.objects.bulk_update(changed, ["unchanged_cycles"], batch_size=batch_size)
+    rows = items.annotate(
+        snapshot_cycle=Value(cycle.pk, output_field=IntegerField()),
+        snapshot_reported=Case(When(last_report_cycle=cycle.pk, then=Value(True)), default=Value(False)),
+    ).values("id", "status", "progress", "snapshot_cycle", "snapshot_reported")
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(CycleSnapshot._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (implementation_id, status, progress, cycle_id, reported_in_cycle) "
+            f"{select} ON CONFLICT DO NOTHING",
+            params,
+        )
 
 
 # --- Focal point designations --------------------------------------------------------------------

@@ -16,7 +16,7 @@ from tracker.dashboard import open_cycles, state_overview, states_overview
 from tracker.forms import ReportForm
 from tracker.models import Evidence, Implementation, MemberState, Profile, ProgressReport, ThematicArea
 from tracker.permissions import request_access
-from tracker.querysets import StalledContext, explain_reasons
+from tracker.querysets import StalledContext, explain_stalled
 
 
 @login_required
@@ -100,7 +100,7 @@ def _render_item(request, item, access, form, draft, conflict=None, status=200):
     return render(request, "focal/item.html", {
         "item": item, "form": form, "draft": draft, "conflict": conflict,
         "can_report": access.may_report_on(item), "timeline": _timeline(item, request.user),
-        "reasons": explain_reasons(annotated, context), "cycle": cycle,
+        "reasons": [text for _, text in explain_stalled(annotated, context)], "cycle": cycle,
         "due": item.due_state(cycle, timezone.localdate()),
         "themes": item.recommendation.themes.all(),
     }, status=status)

@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from tracker.review import views
 
 app_name = "review"
-urlpatterns = []
+urlpatterns = [
+    path("", views.review, name="index"),
+    path("export.csv", views.export_csv, name="export_csv"),
+    path("export.xlsx", views.export_xlsx, name="export_xlsx"),
+    path("report/", views.cycle_report, name="report"),
+    path("cycles/move/", views.move, name="move_cycle"),
+    path("items/<int:pk>/outcome/", views.outcome, name="outcome"),
+]

@@ -1,0 +1,350 @@
+"""What the review view shows, assembled from the querysets in a constant number of queries:
+the filtered items, the counts per reason and per state (one aggregate), a page of the matrix
+(recommendations × member states) and what changed since the last closed cycle.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+
+from tracker.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
+from tracker.querysets import FOLLOWED_UP, SETTLED, StalledContext, StalledReason, stalled_reasons_of
+from tracker.review.forms import ANY_REASON
+from tracker.services import current_cycle_of
+
+ROWS_PER_PAGE = 25
+SUMMARY_CACHE_SECONDS = 60
+TABLE_ROWS_PER_PAGE = 50
+
+
+def data_version():
+    """When items, recommendations or cycles last changed: three index lookups in one query."""
+    tables = [model._meta.db_table for model in (Implementation, Recommendation)]
+    sql = (f"SELECT (SELECT MAX(updated_at) FROM {tables[0]}), (SELECT MAX(updated_at) FROM {tables[1]}), "
+           f"(SELECT MAX(closed_at) FROM {ReviewCycle._meta.db_table}), "
+           f"(SELECT MAX(opened_at) FROM {ReviewCycle._meta.db_table})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [str(value) for value in cursor.fetchone()]
+
+
+def item_url(pk):
+    """The item page (built with the focal point pages); a plain path while that URL is not installed."""
+    try:
+        return reverse("item", args=[pk])
+    except NoReverseMatch:
+        return f"/items/{pk}/"
+
+
+def render_cell(item):
+    """One matrix cell as HTML (escaped by format_html): 550 cells a page, so built here rather than by
+    the template engine, which is several times slower for this."""
+    if item is None:
+        return format_html('<td class="cell empty" title="{}"></td>', gettext("Does not apply"))
+    classes = f"cell status-{item.status}" + (" stalled" if item.reasons else "") + (
+        "" if item.matches_filter else " dimmed")
+    label = f"{item.member_state.name}: {item.get_status_display()} {item.progress}%"
+    title = "\n".join([label, *(f"! {text}" for text in item.explanations)] + (
+        [f"• {gettext('was %(before)s') % {'before': item.before_label}}"] if item.changed else []))
+    marks = format_html(
+        '{}{}',
+        format_html('<span aria-hidden="true" class="mark">!</span><span class="visually-hidden">{}</span>',
+                    gettext("stalled")) if item.reasons else "",
+        mark_safe('<span aria-hidden="true" class="chg">•</span>') if item.changed else "",
+    )
+    return format_html('<td class="{}"><a href="{}" title="{}"><span class="visually-hidden">{}</span>{}</a></td>',
+                       classes, item.url, title, label, marks)
+
+
+def completion(implemented, applicable):
+    """Implemented share of the items that apply (not-applicable ones are left out), in percent."""
+    return round(100 * implemented / applicable) if applicable else None
+
+
+@dataclass
+class Filters:
+    body: Body | None
+    cycle: ReviewCycle | None = None
+    meeting: object = None
+    state: MemberState | None = None
+    theme: object = None
+    status: str = ""
+    reason: str = ""
+    sort: str = "reference"
+    view: str = "matrix"
+    page: int = 1
+
+    @classmethod
+    def from_form(cls, values):
+        body = values.get("body") or Body.objects.order_by("pk").first()
+        if body is None:
+            return cls(body=None)
+        cycle = values.get("cycle")
+        if cycle is not None and cycle.body_id != body.pk:
+            cycle = None
+        return cls(
+            body=body, cycle=cycle or current_cycle_of(body.pk) or latest_cycle(body),
+            meeting=values.get("meeting"), state=values.get("state"), theme=values.get("theme"),
+            status=values.get("status") or "", reason=values.get("reason") or "",
+            sort=values.get("sort") or "reference", view=values.get("view") or "matrix",
+            page=values.get("page") or 1,
+        )
+
+
+def latest_cycle(body):
+    return ReviewCycle.objects.filter(body=body).order_by("-period_start").first()
+
+
+def baseline_cycle(filters):
+    """The closed cycle whose snapshot "what changed" compares with: the chosen one if it is closed,
+    otherwise the body's last closed cycle."""
+    cycle = filters.cycle
+    if cycle is not None and cycle.state == ReviewCycle.State.CLOSED:
+        return cycle
+    return (ReviewCycle.objects.filter(body=filters.body, state=ReviewCycle.State.CLOSED)
+            .order_by("-closed_at", "-pk").first())
+
+
+@dataclass
+class ReviewData:
+    filters: Filters
+    context: StalledContext = None
+    baseline: ReviewCycle | None = None
+    _items: object = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, filters, now=None):
+        # Rules evaluated at the start of the minute: the page is consistent and its counts cacheable.
+        now = (now or timezone.now()).replace(second=0, microsecond=0)
+        return cls(filters=filters, context=StalledContext.load(now), baseline=baseline_cycle(filters))
+
+    # --- the filtered items ----------------------------------------------------------------------
+
+    def base_items(self):
+        """Items followed up in the chosen body, meeting, state, theme and status (any reason)."""
+        f = self.filters
+        items = Implementation.objects.current().filter(recommendation__meeting__body=f.body)
+        if f.meeting:
+            items = items.filter(recommendation__meeting=f.meeting)
+        if f.state:
+            items = items.filter(member_state=f.state)
+        if f.theme:
+            items = items.filter(recommendation__themes=f.theme)
+        if f.status:
+            items = items.filter(status=f.status)
+        return items
+
+    def reason_condition(self):
+        reason = self.filters.reason
+        if not reason:
+            return None
+        if reason == ANY_REASON:
+            return FOLLOWED_UP & self.context.any_condition()
+        return FOLLOWED_UP & self.context.conditions()[StalledReason(reason)]
+
+    def items(self):
+        """base_items() narrowed to the chosen reason."""
+        items = self.base_items()
+        condition = self.reason_condition()
+        return items.filter(condition) if condition is not None else items
+
+    # --- summary: counts per reason and completion per state, one aggregate query ----------------
+
+    def summary_rows(self):
+        """The per-state aggregate rows, cached for a minute under a key that changes with the data.
+
+        Counting a million items takes a few hundred milliseconds, so the review page reuses the last
+        answer while nothing it depends on changed: the filters, the minute the rules are evaluated
+        at (the context's `now` is rounded to it), the last change to an item, a recommendation or a
+        cycle, and the thresholds. Changes made without touching `updated_at` show within a minute.
+        """
+        key = self.cache_key()
+        rows = cache.get(key)
+        if rows is None:
+            rows = self._summary_rows()
+            cache.set(key, rows, SUMMARY_CACHE_SECONDS)
+        return rows
+
+    def cache_key(self):
+        f = self.filters
+        parts = [
+            f.body.pk, getattr(f.meeting, "pk", None), getattr(f.state, "pk", None), getattr(f.theme, "pk", None),
+            f.status, self.context.now.isoformat(), data_version(),
+            sorted((b.pk, b.stale_after_days, b.unchanged_cycles) for b in self.context.bodies),
+            sorted((b, c.pk, c.report_deadline.isoformat()) for b, c in self.context.overdue_cycles.items()),
+        ]
+        return "review-summary:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def _summary_rows(self):
+        unsettled = ~Q(status__in=SETTLED)
+        aggregates = {
+            "total": Count("pk"),
+            "implemented": Count("pk", filter=Q(status=Status.IMPLEMENTED)),
+            "not_applicable": Count("pk", filter=Q(status=Status.NOT_APPLICABLE)),
+            "stalled": Count("pk", filter=unsettled & self.context.any_condition()),
+        }
+        for reason, condition in self.context.conditions().items():
+            aggregates[reason.value] = Count("pk", filter=unsettled & condition)
+        return list(self.base_items().order_by().values("member_state_id").annotate(**aggregates))
+
+    def summary(self):
+        rows = self.summary_rows()
+        aggregates = ["total", "implemented", "not_applicable", "stalled", *(r.value for r in StalledReason)]
+        states = {s.pk: s for s in MemberState.objects.filter(pk__in=[r["member_state_id"] for r in rows])}
+        per_state = []
+        totals = dict.fromkeys(aggregates, 0)
+        for row in rows:
+            for key in aggregates:
+                totals[key] += row[key]
+            per_state.append({
+                "state": states[row["member_state_id"]], **row,
+                "completion": completion(row["implemented"], row["total"] - row["not_applicable"]),
+            })
+        per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
+        totals["completion"] = completion(totals["implemented"], totals["total"] - totals["not_applicable"])
+        reasons = [{"reason": reason, "count": totals[reason.value]} for reason in StalledReason]
+        return {"totals": totals, "per_state": per_state, "reasons": reasons}
+
+    # --- the matrix ------------------------------------------------------------------------------
+
+    def recommendation_page(self):
+        """The recommendations (rows) of the current page, and whether there is a next page."""
+        f = self.filters
+        start = (f.page - 1) * ROWS_PER_PAGE
+        window = slice(start, start + ROWS_PER_PAGE + 1)
+        if f.sort in ("stalled", "completion"):
+            ids = self._ranked_recommendation_ids(window)
+            by_id = Recommendation.objects.select_related("meeting").in_bulk(ids)
+            rows = [by_id[pk] for pk in ids if pk in by_id]
+        else:
+            rows = list(self._recommendations().select_related("meeting")
+                        .order_by("meeting_id", "position", "id")[window])
+        return rows[:ROWS_PER_PAGE], len(rows) > ROWS_PER_PAGE
+
+    def _recommendations(self):
+        f = self.filters
+        recs = Recommendation.objects.filter(meeting__body=f.body, is_archived=False)
+        if f.meeting:
+            recs = recs.filter(meeting=f.meeting)
+        if f.theme:
+            recs = recs.filter(themes=f.theme)
+        if f.state or f.status or f.reason:
+            # Walk recommendations in order and probe the unique (recommendation, state) index.
+            recs = recs.filter(Exists(self.items().filter(recommendation=OuterRef("pk"))))
+        return recs
+
+    def _ranked_recommendation_ids(self, window):
+        unsettled = ~Q(status__in=SETTLED)
+        grouped = self.items().order_by().values("recommendation_id")
+        if self.filters.sort == "stalled":
+            ranked = grouped.annotate(n=Count("pk", filter=unsettled & self.context.any_condition()))
+            ranked = ranked.order_by("-n", "recommendation_id")
+        else:
+            ranked = grouped.annotate(
+                done=Count("pk", filter=Q(status=Status.IMPLEMENTED)) * 1000
+                / (Count("pk", filter=~Q(status=Status.NOT_APPLICABLE)) + 1)
+            ).order_by("done", "recommendation_id")
+        return [row["recommendation_id"] for row in ranked[window]]
+
+    def cells(self, recommendations):
+        """The page's implementations with their stalled flags and the baseline snapshot."""
+        items = (
+            Implementation.objects.filter(recommendation__in=[r.pk for r in recommendations])
+            .current().with_stalled_reasons(self.context)
+            .select_related("recommendation__meeting", "member_state")
+        )
+        if self.filters.state:
+            items = items.filter(member_state=self.filters.state)
+        if self.baseline is not None:
+            snapshot = self.baseline.snapshots.filter(implementation=OuterRef("pk"))
+            items = items.annotate(
+                before_status=Subquery(snapshot.values("status")[:1]),
+                before_progress=Subquery(snapshot.values("progress")[:1]),
+            )
+        return list(items)
+
+    def matches(self, item):
+        f = self.filters
+        if f.status and item.status != f.status:
+            return False
+        if f.reason == ANY_REASON:
+            return item.is_stalled
+        if f.reason:
+            return StalledReason(f.reason) in stalled_reasons_of(item)
+        return True
+
+    def matrix(self):
+        recommendations, has_next = self.recommendation_page()
+        cells = self.cells(recommendations)
+        states = sorted({c.member_state for c in cells}, key=lambda s: s.name)
+        by_key = {(c.recommendation_id, c.member_state_id): c for c in cells}
+        rows, changes = [], []
+        for rec in recommendations:
+            row_cells, implemented, applicable = [], 0, 0
+            for state in states:
+                item = by_key.get((rec.pk, state.pk))
+                if item is not None:
+                    self.decorate(item)
+                    implemented += item.status == Status.IMPLEMENTED
+                    applicable += item.status != Status.NOT_APPLICABLE
+                    if item.changed:
+                        changes.append(item)
+                row_cells.append(render_cell(item))
+            rows.append({"recommendation": rec, "cells": row_cells,
+                         "completion": completion(implemented, applicable)})
+        return {"states": states, "rows": rows, "has_next": has_next, "changes": changes}
+
+    def decorate(self, item):
+        """Attach what the templates and exports show: reasons, explanations, change, link."""
+        item.reasons = stalled_reasons_of(item)
+        item.explanations = [self.context.explain(item, reason) for reason in item.reasons]
+        item.matches_filter = self.matches(item)
+        item.url = item_url(item.pk)
+        before = getattr(item, "before_status", None)
+        if self.baseline is None:
+            item.changed = False
+        elif before is None:
+            item.changed = (item.status, item.progress) != (Status.NOT_STARTED, 0)
+        else:
+            item.changed = (item.status, item.progress) != (before, item.before_progress)
+        if item.changed:
+            item.before_label = Status(before).label if before else Status.NOT_STARTED.label
+        return item
+
+    # --- the table -------------------------------------------------------------------------------
+
+    TABLE_ORDER = {
+        "reference": ("recommendation_id", "member_state_id"),
+        "state": ("member_state_id", "recommendation_id"),
+        "oldest_report": ("last_reported_at", "id"),
+        "status": ("status", "recommendation_id", "member_state_id"),
+    }
+
+    def table_items(self):
+        order = self.TABLE_ORDER.get(self.filters.sort, self.TABLE_ORDER["reference"])
+        return (self.items().with_stalled_reasons(self.context)
+                .select_related("recommendation__meeting", "member_state").order_by(*order))
+
+    def stalled_items(self):
+        return self.table_items().filter(FOLLOWED_UP & self.context.any_condition())
+
+    def table(self):
+        f = self.filters
+        start = (f.page - 1) * TABLE_ROWS_PER_PAGE
+        items = self.table_items()
+        if self.baseline is not None:
+            snapshot = self.baseline.snapshots.filter(implementation=OuterRef("pk"))
+            items = items.annotate(before_status=Subquery(snapshot.values("status")[:1]),
+                                   before_progress=Subquery(snapshot.values("progress")[:1]))
+        rows = list(items[start:start + TABLE_ROWS_PER_PAGE + 1])
+        for item in rows:
+            self.decorate(item)
+        return {"items": rows[:TABLE_ROWS_PER_PAGE], "has_next": len(rows) > TABLE_ROWS_PER_PAGE}

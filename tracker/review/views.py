@@ -1,0 +1,201 @@
+"""The review view (secretariat and reviewers). Thin: the data comes from tracker.review.data, the
+rules from tracker.querysets, every change from tracker.services."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from tracker.models import Implementation, ReviewCycle
+from tracker.permissions import request_access
+from tracker.querysets import SETTLED, explain_stalled
+from tracker.review import exports
+from tracker.review.data import Filters, ReviewData
+from tracker.review.forms import CycleMoveForm, OutcomeForm, ReviewFilterForm
+from tracker.services import CYCLE_MOVES, move_cycle, record_outcome
+
+REPORT_ITEMS_LIMIT = 500
+
+
+def review_access(view):
+    """Signed in, and secretariat or reviewer; anyone else gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request_access(request).can_review:
+            raise PermissionDenied(_("The review view is for the secretariat and reviewers."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def language_from(request):
+    """?lang=ar or ?lang=en for exports and the printed report; otherwise the active language."""
+    lang = request.GET.get("lang")
+    return lang if lang in ("ar", "en") else translation.get_language()
+
+
+def load(request):
+    """The filter form bound to the address, and the data it selects."""
+    from tracker.models import Body
+
+    body_form = ReviewFilterForm(request.GET)
+    body = body_form.cleaned().get("body") or Body.objects.order_by("pk").first()
+    form = ReviewFilterForm(request.GET or None, body=body)
+    values = form.cleaned()
+    values["body"] = body
+    if form.is_bound and form.errors:
+        messages.warning(request, _("Some filters were not understood and were ignored."))
+    return form, ReviewData.load(Filters.from_form(values))
+
+
+def querystring(request, **changes):
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value not in (None, ""):
+            query[key] = value
+    return query.urlencode()
+
+
+@review_access
+def review(request):
+    form, data = load(request)
+    if data.filters.body is None:
+        return render(request, "review/empty.html")
+    access = request_access(request)
+    context = {
+        "form": form, "data": data, "filters": data.filters, "summary": data.summary(),
+        "can_manage": access.can_manage, "query": querystring(request, page=None),
+        "cycle_moves": cycle_moves(data.filters.cycle) if access.can_manage else [],
+    }
+    if data.filters.view == "table":
+        context["table"] = data.table()
+    else:
+        context["matrix"] = data.matrix()
+    page = data.filters.page
+    context["next_query"] = querystring(request, page=page + 1)
+    context["previous_query"] = querystring(request, page=page - 1 if page > 1 else None)
+    return render(request, "review/review.html", context)
+
+
+def cycle_moves(cycle):
+    if cycle is None:
+        return []
+    return [ReviewCycle.State(target) for target in sorted(CYCLE_MOVES[cycle.state])]
+
+
+@review_access
+def move(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not request_access(request).can_manage:
+        raise PermissionDenied(_("Only the secretariat moves review cycles."))
+    form = CycleMoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a cycle and a valid state."))
+    else:
+        cycle = form.cleaned_data["cycle"]
+        try:
+            moved = move_cycle(cycle, form.cleaned_data["target"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("%(cycle)s is now %(state)s.") % {
+                "cycle": moved.name, "state": moved.get_state_display()})
+    return redirect(safe_next(request))
+
+
+def safe_next(request):
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/"):
+        return target
+    return "review:index"
+
+
+@review_access
+def outcome(request, pk):
+    item = get_object_or_404(
+        Implementation.objects.select_related("recommendation__meeting", "member_state"), pk=pk
+    )
+    access = request_access(request)
+    form = OutcomeForm(request.POST or None)
+    if request.method == "POST":
+        if not access.can_manage:
+            raise PermissionDenied(_("Only the secretariat records review outcomes."))
+        if form.is_valid():
+            try:
+                record_outcome(item, request.user, access, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The review outcome was recorded."))
+                return redirect(safe_next(request))
+    context = {
+        "item": item, "form": form, "can_manage": access.can_manage,
+        "explanations": explain_stalled(item),
+        "outcomes": item.outcomes.select_related("recorded_by", "cycle"),
+        "next": request.GET.get("next") or request.POST.get("next") or "",
+    }
+    return render(request, "review/outcome.html", context, status=400 if form.errors else 200)
+
+
+@review_access
+def export_csv(request):
+    with translation.override(language_from(request)):
+        _form, data = load(request)
+        return exports.csv_response(data) if data.filters.body else redirect("review:index")
+
+
+@review_access
+def export_xlsx(request):
+    lang = language_from(request)
+    with translation.override(lang):
+        _form, data = load(request)
+        if data.filters.body is None:
+            return redirect("review:index")
+        return exports.xlsx_response(data, rtl=lang == "ar")
+
+
+@review_access
+def cycle_report(request):
+    """A printable report for the review meeting of a cycle (print stylesheet), in Arabic or English."""
+    lang = language_from(request)
+    with translation.override(lang):
+        _form, data = load(request)
+        if data.filters.body is None:
+            return render(request, "review/empty.html")
+        cycle = data.filters.cycle
+        stalled = list(data.stalled_items()[:REPORT_ITEMS_LIMIT + 1])
+        for item in stalled:
+            data.decorate(item)
+        outcomes = []
+        if cycle is not None:
+            outcomes = list(cycle.outcomes.select_related(
+                "implementation__recommendation", "implementation__member_state", "recorded_by"
+            ).order_by("implementation__recommendation_id", "-created_at"))
+        context = {
+            "data": data, "cycle": cycle, "summary": data.summary(), "stalled": stalled[:REPORT_ITEMS_LIMIT],
+            "truncated": len(stalled) > REPORT_ITEMS_LIMIT, "limit": REPORT_ITEMS_LIMIT, "outcomes": outcomes,
+            "reported": reported_in_cycle(data, cycle), "lang": lang, "rtl": lang == "ar",
+        }
+        response = render(request, "review/report.html", context)
+        response["Content-Language"] = lang
+        return response
+
+
+def reported_in_cycle(data, cycle):
+    """How many of the filtered unsettled items have a submitted report in this cycle."""
+    if cycle is None:
+        return None
+    counts = data.base_items().exclude(status__in=SETTLED).aggregate(
+        expected=Count("pk"), reported=Count("pk", filter=Q(last_report_cycle=cycle)))
+    return counts
