@@ -28,3 +28,13 @@ def api(reference):
         return client_with(make_token(scope, states, secretariat, partner))
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def fresh_stalled_annotations():
+    """The API builds the stalled annotations at most once a second per access; tests start cold."""
+    from tracker.api import views
+
+    views._ANNOTATED.clear()
+    yield
+    views._ANNOTATED.clear()

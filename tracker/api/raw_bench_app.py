@@ -70,7 +70,7 @@ def row_to_item(row):
         "body_code": body, "member_state": state, "applies": applies, "is_archived": archived or not applies,
         "status": status, "progress": progress, "last_reported_at": last_reported_at,
         "last_report_cycle": last_cycle, "has_open_obstacle": open_obstacle, "unchanged_cycles": unchanged,
-        "is_stalled": bool(reasons), "stalled_reasons": reasons, "version": version,
+        "is_stalled": bool(reasons), "stalled_reasons": reasons, "version": version, "etag": f'"{version}"',
         "created_at": created_at, "updated_at": updated_at,
     }
 

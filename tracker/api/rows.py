@@ -5,8 +5,11 @@ related many-to-many codes with one query per relation for the whole page: the n
 not depend on the page size. The serializers in `serializers.py` describe the same shapes for the schema.
 """
 
+import hashlib
+import json
 from collections import defaultdict
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import get_language
 
 from tracker.models import (
@@ -16,6 +19,12 @@ from tracker.models import (
     Recommendation,
 )
 from tracker.querysets import ANNOTATION_PREFIX, StalledReason
+
+
+def digest_etag(row, *keys):
+    """A strong ETag from the fields that change when the item changes."""
+    payload = json.dumps([row[key] for key in keys], cls=DjangoJSONEncoder)
+    return '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
 
 
 def current_language():
@@ -115,6 +124,7 @@ class RecommendationShape(Shape):
         for row in rows:
             row["themes"] = themes.get(row["id"], [])
             row["applies_to"] = states.get(row["id"], [])
+            row["etag"] = digest_etag(row, "id", "updated_at")
 
 
 STALLED_COLUMNS = [(f"{ANNOTATION_PREFIX}{reason.value}", reason.value) for reason in StalledReason]
@@ -148,6 +158,7 @@ class ImplementationShape(Shape):
                 "is_stalled": bool(row["is_stalled"]),
                 "stalled_reasons": [reason for column, reason in STALLED_COLUMNS if row[column]],
                 "version": row["version"],
+                "etag": f'"{row["version"]}"',
                 "created_at": row["created_at"],
                 "updated_at": row["updated_at"],
             }
@@ -189,6 +200,11 @@ class ReviewCycleShape(Shape):
               "report_deadline", "review_meeting_date", "state", "opened_at", "closed_at")
     rename = {"body_id": "body", "body__code": "body_code"}
     translated = ("name",)
+
+    def finish(self, row):
+        row["etag"] = digest_etag(row, "id", "body", "name_en", "name_ar", "period_start", "period_end",
+                                  "report_deadline", "review_meeting_date", "state", "opened_at", "closed_at")
+        return row
 
 
 class ReviewOutcomeShape(Shape):

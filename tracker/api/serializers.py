@@ -65,6 +65,7 @@ class RecommendationSerializer(_with(translated("text"))):
     is_sample = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    etag = serializers.CharField(help_text="The item's ETag: send it in If-Match to change the item.")
 
 
 class ImplementationSerializer(serializers.Serializer):
@@ -84,7 +85,8 @@ class ImplementationSerializer(serializers.Serializer):
     unchanged_cycles = serializers.IntegerField()
     is_stalled = serializers.BooleanField()
     stalled_reasons = serializers.ListField(child=serializers.ChoiceField(choices=StalledReason.choices))
-    version = serializers.IntegerField(help_text="Also the ETag; send it in If-Match to submit a report.")
+    version = serializers.IntegerField(help_text="Goes up with every submitted report.")
+    etag = serializers.CharField(help_text="The item's ETag: send it in If-Match to change the item.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -133,6 +135,7 @@ class ReviewCycleSerializer(_with(translated("name"))):
     state = serializers.ChoiceField(choices=ReviewCycle.State.choices)
     opened_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
+    etag = serializers.CharField(help_text="The item's ETag: send it in If-Match to change the item.")
 
 
 class ReviewOutcomeSerializer(serializers.Serializer):

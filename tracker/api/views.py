@@ -1,9 +1,5 @@
 """API views: thin. Visibility comes from Access (visible_to), writes go through tracker.services."""
 
-import hashlib
-import json
-
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone, translation
@@ -57,11 +53,6 @@ WRITE_ERRORS = {
 
 def quoted(value):
     return f'"{value}"'
-
-
-def digest_etag(row, *keys):
-    payload = json.dumps([row[key] for key in keys], cls=DjangoJSONEncoder)
-    return quoted(hashlib.sha256(payload.encode()).hexdigest()[:32])
 
 
 def if_match(request):
@@ -214,7 +205,7 @@ class ImplementationViewSet(ListRetrieve):
         return annotated_implementations(self.client.access)
 
     def etag(self, row):
-        return quoted(row["version"])
+        return row["etag"]
 
     @extend_schema(
         request=s.ReportInputSerializer, parameters=[IF_MATCH],
@@ -359,7 +350,7 @@ class RecommendationViewSet(WritableViewSet):
     ordering_fields = ["id", "updated_at"]
 
     def etag(self, row):
-        return digest_etag(row, "id", "updated_at")
+        return row["etag"]
 
 
 class ReviewCycleViewSet(WritableViewSet):
@@ -371,8 +362,7 @@ class ReviewCycleViewSet(WritableViewSet):
     ordering_fields = ["id", "period_start", "report_deadline"]
 
     def etag(self, row):
-        return digest_etag(row, "id", "body", "name_en", "name_ar", "period_start", "period_end", "report_deadline",
-                           "review_meeting_date", "state", "opened_at", "closed_at")
+        return row["etag"]
 
     def perform_save(self, serializer):
         """Dates and names are saved (model rules checked); a state change goes through move_cycle."""
