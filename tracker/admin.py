@@ -174,6 +174,7 @@ class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SimpleHis
     readonly_fields = ["recommendation", "member_state", "status", "progress", "version", "last_reported_at",
                        "last_report_cycle", "unchanged_cycles", "has_open_obstacle", "created_at", "updated_at"]
     inlines = [ReportInline, OutcomeInline]
+    ordering = ["-pk"]
 
     def has_add_permission(self, request):
         return False  # created automatically, one per recommendation and applicable state
@@ -191,7 +192,8 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
                        "narrative", "obstacles", "support_needed", "based_on_version", "created_at", "updated_at"]
     fields = [*readonly_fields, "is_archived"]
     actions = ["archive", "unarchive"]
-    date_hierarchy = "submitted_at"
+    # Newest first by primary key: walks the index backwards instead of sorting millions of rows by date.
+    ordering = ["-pk"]
 
     def has_add_permission(self, request):
         return False  # reports come from focal points and partner systems; they are append-only
