@@ -1,17 +1,38 @@
 """Personas and reference data shared by every test."""
 
+import os
+
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from tests.services import require_chromium
 from tracker.dataload import load_fixture
 from tracker.models import Body, FocalPointDesignation, MemberState, Recommendation
 from tracker.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
 from tracker.roles import ensure_roles
 
 PASSWORD = "a-strong-test-password-2021"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium (Debian's package) for the session; Playwright's loop lives in this thread,
+    so Django's ORM may be called from the tests (DJANGO_ALLOW_ASYNC_UNSAFE)."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
 from tests.api_support import make_token
-from tests.services import ROOT, Process, require_chromium, require_postgres, subprocess_env, wait_for
+from tests.services import ROOT, Process, require_postgres, subprocess_env, wait_for
 
 
 def test_it_publishes_a_valid_schema(reference, tmp_path):
@@ -99,24 +99,18 @@ def test_it_passes_schemathesis_against_a_live_server(reference, api_server):
 
 
 @pytest.mark.browser
-def test_it_renders_swagger_ui_in_chromium_under_the_csp(reference, api_server):
-    from playwright.sync_api import sync_playwright
-
-    chromium = require_chromium()
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+def test_it_renders_swagger_ui_in_chromium_under_the_csp(reference, api_server, chromium):
     problems = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=args)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
-            page.goto(f"{api_server}/api/docs/")
-            page.wait_for_selector("text=/api/v1/implementations/", timeout=30000)
-            page.screenshot(path=str(ROOT / "var" / "test" / "api-docs.png"), full_page=False)
-            assert page.locator(".opblock").count() > 10
-        finally:
-            browser.close()
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+        page.goto(f"{api_server}/api/docs/")
+        page.wait_for_selector("text=/api/v1/implementations/", timeout=30000)
+        page.screenshot(path=str(ROOT / "var" / "test" / "api-docs.png"), full_page=False)
+        assert page.locator(".opblock").count() > 10
+    finally:
+        context.close()
     assert not [p for p in problems if "Content Security Policy" in p or "failed:" in p], problems

@@ -1,28 +1,12 @@
 """Headless Chromium (Debian's package) driven by Playwright against pytest-django's live server."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.services import ROOT, require_chromium
+from tests.services import ROOT
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are still sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "var" / "test" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
