@@ -8,3 +8,4 @@ class TrackerConfig(AppConfig):
 
     def ready(self):
         from tracker import signals  # noqa: F401
+        from tracker.reminders import signals as reminder_signals  # noqa: F401

@@ -71,6 +71,8 @@ def _build_report(implementation, author, data, state):
         support_needed=data.support_needed.strip(),
         based_on_version=implementation.version,
         cycle=open_cycle_for(implementation),
+        # Set before validation: the constraint "submitted has a timestamp" is checked by full_clean.
+        submitted_at=timezone.now() if state == ProgressReport.State.SUBMITTED else None,
     )
     report.full_clean(exclude=["implementation", "author", "cycle"])
     return report
