@@ -146,10 +146,7 @@ class BatchContent:
         lines = [self._missing_line(row.cycle_id, i) for i in self.missing[(row.cycle_id, row.member_state_id)]]
         note = ""
         if row.cc:
-            note = _(
-                "This reminder is copied to the alternate focal point and the secretariat because the reports "
-                "are overdue."
-            )
+            note = _("Copied to the alternate focal point and the secretariat: the reports are overdue.")
         return Section(
             row.kind, _("Overdue progress reports: the deadline was %(deadline)s") % facts,
             [_("The report deadline of %(cycle)s was %(deadline)s.") % facts,
@@ -178,7 +175,7 @@ class BatchContent:
         for (cycle_id, _state_id), items in self.missing.items():
             if cycle_id != cycle.pk:
                 continue
-            heading = _("%(state)s: %(count)s items without a report") % {
+            heading = _("%(state)s — items without a report: %(count)s") % {
                 "state": items[0].member_state.name, "count": len(items),
             }
             groups.append(Group(heading, [self._missing_line(cycle.pk, i) for i in items]))
@@ -227,7 +224,10 @@ def compose(recipient, rows, content, cc):
         html = get_template("emails/reminder.html").render(context)
     message = EmailMultiAlternatives(
         subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], cc=cc,
-        headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        headers={
+            "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All",
+            "X-Reminder-Kind": rows[0].kind,
+        },
     )
     message.attach_alternative(html, "text/html")
     return message
