@@ -2,6 +2,7 @@
 
 import datetime as dt
 import zoneinfo
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core import mail
@@ -47,3 +48,27 @@ def save_a_draft(user):
 def outbox_summary():
     """{(recipient username part, subject kind marker, copied?)} of the e-mails in the outbox."""
     return sorted((m.to[0].split("@")[0], bool(m.cc)) for m in mail.outbox)
+
+
+@contextmanager
+def broker_at(url, **transport_options):
+    """Point this process's Celery app at another broker for a while (pools included), then restore it."""
+    from project.celery import app
+    from tracker.reminders import enqueue
+
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+
+    def drop_pools():  # dropped, not closed: kombu's global producer registry may still hand them out
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    drop_pools()
+    app.conf.broker_url = url
+    if transport_options:
+        app.conf.broker_transport_options = transport_options
+    try:
+        yield app
+    finally:
+        drop_pools()
+        app.conf.broker_url, app.conf.broker_transport_options = saved
+        enqueue.reset()
