@@ -39,5 +39,8 @@ messages: install
 	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --ignore=.venv --ignore=var
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
 
+bench-reminders: install
+	DEBUG=true VAR_DIR=$(CURDIR)/var/bench LOG_LEVEL=WARNING $(BIN)/python manage.py bench_reminders
+
 clean:
 	rm -rf var/test .pytest_cache

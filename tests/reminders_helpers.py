@@ -1,6 +1,7 @@
 """Shared set-up for the reminder tests: an open review cycle of the reference body."""
 
 import datetime as dt
+import os
 import zoneinfo
 from contextlib import contextmanager
 
@@ -63,6 +64,8 @@ def broker_at(url, **transport_options):
         app.amqp._producer_pool = None
 
     drop_pools()
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = url  # Celery reads this variable before its own setting
     app.conf.broker_url = url
     if transport_options:
         app.conf.broker_transport_options = transport_options
@@ -71,4 +74,8 @@ def broker_at(url, **transport_options):
     finally:
         drop_pools()
         app.conf.broker_url, app.conf.broker_transport_options = saved
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         enqueue.reset()
