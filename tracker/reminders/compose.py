@@ -40,7 +40,7 @@ class Line:
 
     @property
     def why(self):
-        return "; ".join(self.reasons)
+        return ("؛ " if translation.get_language() == "ar" else "; ").join(self.reasons)
 
 
 @dataclass
