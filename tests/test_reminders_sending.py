@@ -150,3 +150,31 @@ def test_it_logs_instead_of_raising_when_the_broker_is_down():
         assert publish(send_due_reminders) is False
         assert publish(send_due_reminders) is False  # the second attempt waits for nothing
         assert time.monotonic() - started < 6
+
+
+def test_it_lists_the_reminder_log_with_a_constant_number_of_queries(
+    client, reference, egypt_focal_point, jordan_focal_point, admin_user, django_assert_max_num_queries
+):
+    open_cycle(reference)
+    for offset in (14, 3):
+        with time_machine.travel(local(DEADLINE - dt.timedelta(days=offset)), tick=False):
+            sending.run()
+    assert Reminder.objects.count() >= 4
+    with time_machine.travel(local(DAY, hour=10), tick=False):
+        client.force_login(admin_user)
+        with django_assert_max_num_queries(20):
+            response = client.get(reverse("admin:tracker_reminder_changelist"))
+    assert response.status_code == 200
+
+
+def test_it_schedules_the_reminder_tasks_within_the_broker_limits(settings):
+    from project.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"tracker.reminders.run", "tracker.reminders.send_due"} <= tasks
+    for name in ("tracker.reminders.run", "tracker.reminders.send_due", "tracker.reminders.cancel_stale"):
+        task = app.tasks[name]
+        assert task.time_limit and task.soft_time_limit < task.time_limit <= settings.CELERY_TASK_TIME_LIMIT
+        assert task.ignore_result
+    assert settings.REMINDER_LEASE_SECONDS > settings.CELERY_TASK_TIME_LIMIT  # a live worker keeps its rows
+    assert settings.CELERY_DB_REUSE_MAX
