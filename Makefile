@@ -53,5 +53,8 @@ bench-review: install
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput -v 0
 	$(LOCAL_ENV) $(BIN)/python manage.py bench_review --generate
 
+bench-reminders: install
+	DEBUG=true VAR_DIR=$(CURDIR)/var/bench LOG_LEVEL=WARNING $(BIN)/python manage.py bench_reminders
+
 clean:
 	rm -rf var/test .pytest_cache

@@ -1,9 +1,11 @@
 """Settings for the Workshop Recommendation Tracker, read from the environment (see README)."""
 
+import re
 import zoneinfo
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -181,18 +183,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- E-mail -------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_choice(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.filebased.EmailBackend",
-    [
-        "django.core.mail.backends.smtp.EmailBackend",
-        "django.core.mail.backends.filebased.EmailBackend",
-        "django.core.mail.backends.console.EmailBackend",
-        "django.core.mail.backends.locmem.EmailBackend",
-        "django.core.mail.backends.dummy.EmailBackend",
-    ],
-)
-EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# Django's backends, or a provider's (e.g. anymail.backends.mailgun.EmailBackend) given as a dotted path.
+if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", EMAIL_BACKEND):
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND must be a dotted path such as django.core.mail.backends.smtp.EmailBackend, "
+        f"not {EMAIL_BACKEND!r}."
+    )
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -249,7 +247,19 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tracker.tasks.heartbeat", "schedule": 300.0},
+    # Reminders: compute what is due and send it, hourly in office hours (TIME_ZONE); idempotent, so an
+    # outage is caught up by the next run. Retries and admin "send now" are picked up every 5 minutes.
+    "reminders-run": {"task": "tracker.reminders.run", "schedule": crontab(minute="0", hour="7-17")},
+    "reminders-send-due": {"task": "tracker.reminders.send_due", "schedule": 300.0},
 }
+# Celery's Django fixup closes the database connection around every task unless this is set.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=0)
+# Reminders (tracker/reminders): rows per claimed batch, send attempts before "failed", first back-off
+# (doubling, at most 6 h), and how long a row stays claimed by a worker that may have died (> task time limit).
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500, minimum=1, maximum=10000)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1)
+REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 300, minimum=1)
+REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 900, minimum=1)
 
 # --- Import and export (admin) ------------------------------------------------------------------
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel

@@ -13,6 +13,7 @@ class TrackerConfig(AppConfig):
 
         post_migrate.connect(refresh_roles, sender=self)
         from tracker.api import admin as api_admin  # noqa: F401
+        from tracker.reminders import signals as reminder_signals  # noqa: F401
 
 
 def refresh_roles(sender, **kwargs):

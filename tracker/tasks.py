@@ -3,6 +3,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+# The reminder tasks live with the reminders; importing them here lets autodiscovery register them.
+from tracker.reminders.tasks import cancel_stale_reminders, run_reminders, send_due_reminders  # noqa: E402,F401
+
 log = logging.getLogger(__name__)
 
 

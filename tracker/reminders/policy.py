@@ -1,0 +1,241 @@
+"""What is due: the reminder policy of each body, computed from the database alone.
+
+`due(now)` answers "which e-mails should exist right now" as unsaved Reminder rows keyed by the unique key
+(recipient, scope, kind, stage). `plan()` inserts them (a second run, a second beat or a retry inserts
+nothing); the sender calls `due()` again before sending, so a row that is no longer in the answer (report
+submitted, deadline moved, focal point replaced, cycle closed, period over) is cancelled, never sent.
+
+Stages:
+- before the deadline: the latest offset reached ("EG-3d-20261201"); the deadline is part of the stage, so
+  a moved deadline starts its own reminders;
+- overdue: round n is due n x `overdue_every_days` after the deadline, at most `overdue_max_reminders`;
+  from `escalate_after_days` overdue the alternates and the secretariat are copied;
+- the monthly stalled digest (scope "2026-11") and the weekly secretariat digest (scope "2026-W47").
+Only the current stage is due: after an outage the job catches up with the latest one, not every missed one.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from tracker.models import Body, FocalPointDesignation, Implementation, Reminder, ReviewCycle
+from tracker.permissions import SECRETARIAT_GROUP
+
+Kind = Reminder.Kind
+FP = FocalPointDesignation
+
+
+@dataclass(frozen=True)
+class CycleStage:
+    kind: str
+    label: str  # the stage without the state: "14d-20261201", "o2-20261201"
+    escalated: bool = False
+    overdue_days: int = 0
+
+
+def cycle_stage(cycle, body, today):
+    """The reminder stage of an open cycle on `today`, or None when nothing is due that day."""
+    deadline = cycle.report_deadline
+    stamp = f"{deadline:%Y%m%d}"
+    if today <= deadline:
+        days_left = (deadline - today).days
+        reached = [offset for offset in body.reminder_offsets() if offset >= days_left]
+        if not reached:
+            return None
+        return CycleStage(Kind.BEFORE_DEADLINE, f"{min(reached)}d-{stamp}")
+    days_over = (today - deadline).days
+    rounds = min(days_over // body.overdue_every_days, body.overdue_max_reminders)
+    if rounds < 1:
+        return None
+    nominal_days = rounds * body.overdue_every_days  # escalation follows the round, not the catch-up day
+    return CycleStage(
+        Kind.OVERDUE, f"o{rounds}-{stamp}", escalated=nominal_days >= body.escalate_after_days,
+        overdue_days=nominal_days,
+    )
+
+
+def month_scope(today):
+    return f"{today:%Y-%m}"
+
+
+def week_scope(today):
+    year, week, _ = today.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def cycle_scope(cycle_id):
+    return f"cycle-{cycle_id}"
+
+
+def key_of(row):
+    return (row.recipient_id, row.scope, row.kind, row.stage)
+
+
+def missing_by_state(cycles):
+    """{(body id, state id)} of states with unsettled current items and no submitted report in the open cycle.
+
+    A draft does not count: only `last_report_cycle`, which a submitted report sets, does.
+    """
+    pairs = set()
+    for cycle in cycles:
+        rows = (
+            Implementation.objects.current().unsettled()
+            .filter(recommendation__meeting__body_id=cycle.body_id)
+            .exclude(last_report_cycle=cycle.pk)
+            .values_list("member_state_id", flat=True).distinct()
+        )
+        pairs.update((cycle.body_id, state_id) for state_id in rows)
+    return pairs
+
+
+def stalled_by_state():
+    rows = Implementation.objects.stalled().values_list("recommendation__meeting__body_id", "member_state_id")
+    return set(rows.distinct())
+
+
+def secretariat_users():
+    users = get_user_model().objects.filter(groups__name=SECRETARIAT_GROUP, is_active=True).exclude(email="")
+    return list(users.select_related("tracker_profile").order_by("pk"))
+
+
+def user_language(user, default="en"):
+    profile = getattr(user, "tracker_profile", None)
+    return (profile.language if profile else "") or default
+
+
+def secretariat_addresses(body, staff):
+    """Who is copied for the secretariat: the body's mailbox, or else the Secretariat group's members."""
+    if body.secretariat_email:
+        return [body.secretariat_email]
+    return [user.email for user in staff]
+
+
+class Designations:
+    """Active designations grouped by (body, state), primaries first."""
+
+    def __init__(self, today):
+        rows = FP.objects.active(today).filter(user__is_active=True).select_related("user", "member_state")
+        self.by_pair = defaultdict(list)
+        for designation in rows.order_by("role", "pk"):  # "alternate" < "primary": reorder below
+            self.by_pair[(designation.body_id, designation.member_state_id)].append(designation)
+        for items in self.by_pair.values():
+            items.sort(key=lambda d: (d.role != FP.Role.PRIMARY, d.pk))
+
+    def of(self, body_id, state_id):
+        return self.by_pair.get((body_id, state_id), [])
+
+    def primaries(self, body_id, state_id):
+        """Who is reminded: the primary focal point, or the alternates when no primary is designated."""
+        everyone = self.of(body_id, state_id)
+        primary = [d for d in everyone if d.role == FP.Role.PRIMARY]
+        return primary or everyone
+
+    def alternates(self, body_id, state_id):
+        return [d for d in self.of(body_id, state_id) if d.role == FP.Role.ALTERNATE]
+
+
+def _row(designation_or_user, body, kind, scope, stage, *, state=None, cycle=None, cc=(), language=None, now=None):
+    user = getattr(designation_or_user, "user", designation_or_user)
+    if language is None:
+        language = designation_or_user.preferred_language
+    return Reminder(
+        recipient=user, body=body, member_state=state, cycle=cycle, kind=kind, scope=scope, stage=stage,
+        language=language, cc=sorted(set(cc) - {user.email} - {""}), due_at=now,
+    )
+
+
+def _cycle_rows(cycle, today, designations, missing, staff, now):
+    body = cycle.body
+    stage = cycle_stage(cycle, body, today)
+    if stage is None:
+        return
+    for body_id, state_id in sorted(missing):
+        if body_id != body.pk:
+            continue
+        alternates = designations.alternates(body_id, state_id)
+        for designation in designations.primaries(body_id, state_id):
+            cc = []
+            if stage.escalated:
+                cc = [d.user.email for d in alternates if d.user_id != designation.user_id]
+                cc += secretariat_addresses(body, staff)
+            yield _row(
+                designation, body, stage.kind, cycle_scope(cycle.pk),
+                f"{designation.member_state.iso_code}-{stage.label}", state=designation.member_state,
+                cycle=cycle, cc=cc, now=now,
+            )
+
+
+def _stalled_rows(bodies, today, designations, stalled, now):
+    for body_id, state_id in sorted(stalled):
+        for designation in designations.of(body_id, state_id):
+            yield _row(
+                designation, bodies[body_id], Kind.STALLED_DIGEST, month_scope(today),
+                f"{designation.member_state.iso_code}-b{body_id}", state=designation.member_state, now=now,
+            )
+
+
+def _secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now):
+    """Weekly, per body: what is missing state by state (reports in the open cycle, focal points)."""
+    for body in bodies.values():
+        cycle = open_cycles.get(body.pk)
+        has_missing = cycle is not None and any(body_id == body.pk for body_id, _ in missing)
+        if not has_missing:
+            continue
+        for index, user in enumerate(staff):
+            # The body's shared mailbox is copied once, on the first officer's e-mail.
+            cc = [body.secretariat_email] if index == 0 and body.secretariat_email else []
+            yield _row(
+                user, body, Kind.SECRETARIAT_DIGEST, week_scope(today), f"b{body.pk}", cycle=cycle, cc=cc,
+                language=user_language(user), now=now,
+            )
+
+
+@dataclass
+class Plan:
+    """What is due at one moment, and what it was computed from (the sender reuses both)."""
+
+    rows: dict  # unique key -> unsaved Reminder
+    designations: Designations
+    bodies: dict
+    open_cycles: dict  # body id -> open cycle
+    staff: list
+    member_states: dict = field(default_factory=dict)  # body id -> [MemberState]
+
+    def expects(self, reminder):
+        return key_of(reminder) in self.rows
+
+    def planned(self, reminder):
+        return self.rows.get(key_of(reminder))
+
+
+def due(now=None):
+    """A Plan of everything due at `now`, keyed by the unique key. A constant number of queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    bodies = {body.pk: body for body in Body.objects.all()}
+    open_cycles = {}
+    for cycle in ReviewCycle.objects.filter(state=ReviewCycle.State.OPEN):
+        cycle.body = bodies[cycle.body_id]
+        open_cycles[cycle.body_id] = cycle
+    designations = Designations(today)
+    missing = missing_by_state(open_cycles.values())
+    staff = secretariat_users()
+    rows = []
+    for cycle in open_cycles.values():
+        rows.extend(_cycle_rows(cycle, today, designations, missing, staff, now))
+    rows.extend(_stalled_rows(bodies, today, designations, stalled_by_state(), now))
+    rows.extend(_secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now))
+    members = defaultdict(list)
+    for link in Body.member_states.through.objects.select_related("memberstate"):
+        members[link.body_id].append(link.memberstate)
+    return Plan({key_of(row): row for row in rows}, designations, bodies, open_cycles, staff, members)
+
+
+def plan(now=None, batch_size=2000):
+    """Write what is due as rows; existing keys are left alone (ON CONFLICT DO NOTHING). Returns the new count."""
+    rows = list(due(now).rows.values())
+    before = Reminder.objects.count()
+    Reminder.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+    return Reminder.objects.count() - before

@@ -1,0 +1,252 @@
+"""Sending exactly once: claim due rows, re-check them, send one e-mail per recipient, mark each row sent.
+
+- Claim: SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers instead) then one UPDATE
+  to `sending`, so two workers, two beats or a retried task never hold the same row.
+- A worker killed mid-batch leaves its rows in `sending`; after `REMINDER_LEASE_SECONDS` (longer than the
+  task time limit) another run takes them again. Rows are marked sent right after the backend accepts
+  their e-mail, so only the e-mails not yet handed over are sent again.
+- A temporary SMTP failure puts the row back to `pending` with an exponential back-off kept in `due_at`
+  (no Celery countdown, so nothing outlives the broker's visibility timeout); after
+  `REMINDER_MAX_ATTEMPTS` it is `failed`, visible in the admin with a resend action.
+"""
+
+import logging
+import smtplib
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tracker.models import Reminder
+from tracker.reminders import policy
+from tracker.reminders.compose import BatchContent, compose
+
+log = logging.getLogger(__name__)
+State = Reminder.State
+
+
+def setting(name, default):
+    return getattr(settings, name, default)
+
+
+@dataclass
+class Result:
+    sent: int = 0  # e-mails
+    rows_sent: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    failed: int = 0
+    batches: int = 0
+    more: bool = False
+    errors: list = field(default_factory=list)
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def is_temporary(exc):
+    """SMTP 4xx, a dropped connection or a network error is worth retrying; 5xx and bad addresses are not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, OSError | TimeoutError)
+
+
+def backoff(attempts):
+    base = setting("REMINDER_RETRY_BASE_SECONDS", 300)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def claim(batch_size, now=None):
+    """Take up to `batch_size` due rows (all of a recipient's rows together) and mark them `sending`."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=setting("REMINDER_LEASE_SECONDS", 900))
+    with transaction.atomic():
+        candidates = list(
+            Reminder.objects.filter(
+                Q(state=State.PENDING, due_at__lte=now) | Q(state=State.SENDING, claimed_at__lt=stale)
+            )
+            .order_by("recipient_id", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "recipient_id")[:batch_size]
+        )
+        if len(candidates) == batch_size:
+            # Leave the last recipient's rows for the next batch, unless it is the only one: one e-mail each.
+            last = candidates[-1][1]
+            trimmed = [c for c in candidates if c[1] != last]
+            candidates = trimmed or candidates
+        ids = [pk for pk, _ in candidates]
+        if ids:
+            Reminder.objects.filter(pk__in=ids).update(state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    return ids
+
+
+def _finish(ids, **fields):
+    if ids:
+        Reminder.objects.filter(pk__in=ids, state=State.SENDING).update(**fields)
+
+
+def mark_sent(ids, cc):
+    """The one statement per e-mail, kept lean (it is the hot path): a plain parameterised UPDATE."""
+    field = Reminder._meta.get_field("cc")
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, cc = %s, last_error = '' "
+        f"WHERE state = %s AND id IN ({placeholders})"
+    )
+    params = [State.SENT, db_connection.ops.adapt_datetimefield_value(timezone.now()),
+              field.get_db_prep_value(cc, db_connection), State.SENDING, *ids]
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _retry_or_fail(rows, error, result, now):
+    """Temporary failure: back to pending with back-off, or failed once the attempts are used up."""
+    limit = setting("REMINDER_MAX_ATTEMPTS", 5)
+    for row in rows:
+        if is_temporary(error) and row.attempts < limit:
+            _finish([row.pk], state=State.PENDING, due_at=now + backoff(row.attempts), last_error=repr(error)[:2000])
+            result.retried += 1
+        else:
+            _finish([row.pk], state=State.FAILED, last_error=repr(error)[:2000])
+            result.failed += 1
+
+
+def _cc_for(rows, plan):
+    addresses = set()
+    for row in rows:
+        planned = plan.planned(row)
+        addresses.update(planned.cc if planned else row.cc)
+    return sorted(addresses - {rows[0].recipient.email})
+
+
+def send_batch(ids, plan, result, connection=None, now=None):
+    now = now or timezone.now()
+    rows = list(Reminder.objects.filter(pk__in=ids).select_related("recipient", "body", "member_state", "cycle"))
+    due_rows = [row for row in rows if plan.expects(row)]
+    _finish([r.pk for r in rows if not plan.expects(r)], state=State.CANCELLED,
+            last_error="No longer due when it was to be sent.")
+    result.cancelled += len(rows) - len(due_rows)
+    content = BatchContent(due_rows, plan)
+    empty = [r.pk for r in due_rows if content.is_empty_for(r)]
+    _finish(empty, state=State.CANCELLED, last_error="Nothing left to report when it was to be sent.")
+    no_address = [r.pk for r in due_rows if r.pk not in set(empty) and not r.recipient.email]
+    _finish(no_address, state=State.FAILED, last_error="The recipient has no e-mail address.")
+    result.cancelled += len(empty)
+    result.failed += len(no_address)
+    skip = set(empty) | set(no_address)
+    by_recipient = defaultdict(list)
+    for row in due_rows:
+        if row.pk not in skip:
+            by_recipient[row.recipient_id].append(row)
+    if by_recipient:
+        _send_grouped(by_recipient, content, plan, result, connection, now)
+
+
+def _send_grouped(by_recipient, content, plan, result, connection, now):
+    connection = connection or get_connection()
+    try:
+        connection.open()
+    except Exception as error:  # the server is down: every row of the batch waits for its retry
+        log.warning("reminders: cannot open the e-mail connection: %r", error)
+        _retry_or_fail([r for rows in by_recipient.values() for r in rows], error, result, now)
+        return
+    try:
+        for rows in by_recipient.values():
+            cc = _cc_for(rows, plan)
+            message = compose(rows[0].recipient, rows, content, cc)
+            try:
+                connection.send_messages([message])
+            except Exception as error:
+                log.warning("reminders: sending to user %s failed: %r", rows[0].recipient_id, error)
+                _retry_or_fail(rows, error, result, now)
+                continue
+            # Marked at once: a worker killed after this line never sends this e-mail again.
+            mark_sent([r.pk for r in rows], cc)
+            result.sent += 1
+            result.rows_sent += len(rows)
+    finally:
+        connection.close()
+
+
+@contextmanager
+def quick_commits():
+    """Commit the per-e-mail "sent" marks without waiting for the disk flush.
+
+    The mark is still committed and visible at once and survives a killed worker (the case that matters
+    for exactly-once); only a crash of the database server itself in the next fraction of a second could
+    lose it, and then that e-mail would be sent again. Restored afterwards: nothing else is affected.
+    """
+    vendor = db_connection.vendor
+    statements = {
+        "postgresql": ("SET synchronous_commit TO OFF", "SET synchronous_commit TO DEFAULT"),
+        "sqlite": ("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"),
+    }.get(vendor)
+    if statements is None or db_connection.in_atomic_block:
+        yield
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute(statements[0])
+    try:
+        yield
+    finally:
+        with db_connection.cursor() as cursor:
+            cursor.execute(statements[1])
+
+
+def send_due(now=None, batch_size=None, budget_seconds=None, connection=None):
+    """Send everything due, batch after batch, until none is left or the time budget is spent."""
+    batch_size = batch_size or setting("REMINDER_BATCH_SIZE", 500)
+    started = time.monotonic()
+    plan = policy.due(now)  # one re-check of what is due per run, shared by its batches
+    result = Result()
+    with quick_commits():
+        while True:
+            ids = claim(batch_size, now)
+            if not ids:
+                break
+            result.batches += 1
+            send_batch(ids, plan, result, connection=connection, now=now)
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                result.more = True
+                break
+    if result.sent or result.failed or result.cancelled:
+        log.info("reminders: %s", result.as_dict())
+    return result
+
+
+def run(now=None, batch_size=None, budget_seconds=None, connection=None):
+    """The whole job: write what is due, then send it. Celery, cron and the admin all call this."""
+    created = policy.plan(now)
+    result = send_due(now, batch_size=batch_size, budget_seconds=budget_seconds, connection=connection)
+    return created, result
+
+
+def cancel_stale(member_state_id=None, now=None):
+    """Cancel pending rows that are no longer due (called after a report is submitted)."""
+    plan = policy.due(now)
+    pending = Reminder.objects.filter(state=State.PENDING)
+    if member_state_id is not None:
+        pending = pending.filter(member_state_id=member_state_id)
+    stale = [row.pk for row in pending.only("pk", "recipient_id", "scope", "kind", "stage") if not plan.expects(row)]
+    return Reminder.objects.filter(pk__in=stale, state=State.PENDING).update(
+        state=State.CANCELLED, last_error="No longer due."
+    )
+
+
+def resend(queryset, now=None):
+    """Put sent, failed or cancelled rows back in the queue; they are re-checked like any other row."""
+    return queryset.exclude(state__in=[State.PENDING, State.SENDING]).update(
+        state=State.PENDING, attempts=0, due_at=now or timezone.now(), last_error="", sent_at=None, claimed_at=None
+    )
