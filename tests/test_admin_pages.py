@@ -77,3 +77,23 @@ def test_it_never_deletes_through_the_admin(client, secretariat_officer, demo):
         if obj is not None:
             assert client.get(url(model, "delete", obj.pk)).status_code == 403, model
         assert "delete_selected" not in client.get(url(model, "changelist")).content.decode(), model
+
+
+def test_it_refuses_a_revert_from_a_reviewer(client, reviewer, secretariat_officer):
+    recommendation = models.Recommendation.objects.get(reference="R1")
+    recommendation.text_en = "Changed by the secretariat"
+    recommendation.save()
+    first = recommendation.history.earliest()
+    client.force_login(reviewer)
+    url = reverse("admin:tracker_recommendation_simple_history", args=[recommendation.pk, first.history_id])
+    response = client.post(url, {"meeting": recommendation.meeting_id, "reference": "R1", "text_en": "Reverted",
+                                 "text_ar": "x", "arabic_text_status": "working", "position": 1})
+    assert response.status_code == 403
+    recommendation.refresh_from_db()
+    assert recommendation.text_en == "Changed by the secretariat"
+
+
+def test_it_lets_only_a_superuser_grant_superuser_status(client, secretariat_officer, reviewer):
+    client.force_login(secretariat_officer)
+    page = client.get(reverse("admin:auth_user_change", args=[reviewer.pk])).content.decode()
+    assert 'name="is_superuser"' not in page and 'name="groups"' in page

@@ -4,6 +4,8 @@ autocomplete, inlines, actions that go through tracker.services, import/export, 
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -14,6 +16,29 @@ from simple_history.admin import SimpleHistoryAdmin
 from tracker import models, services
 from tracker.admin_paging import EstimatedCountPaginator
 from tracker.resources import FocalPointResource, RecommendationResource
+
+
+class SafeHistoryAdmin(SimpleHistoryAdmin):
+    """simple-history saves a "revert" POST for anyone who may view history: require the change permission."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class TrackerUserAdmin(UserAdmin):
+    """Only a superuser grants superuser status or single permissions; the secretariat manages roles (groups)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+
+admin.site.unregister(User)
+admin.site.register(User, TrackerUserAdmin)
 
 
 class NoDeleteMixin:
@@ -106,7 +131,7 @@ class ImplementationInline(ReadOnlyInline):
 
 
 @admin.register(models.Recommendation)
-class RecommendationAdmin(NoDeleteMixin, ImportExportMixin, SimpleHistoryAdmin):
+class RecommendationAdmin(NoDeleteMixin, ImportExportMixin, SafeHistoryAdmin):
     resource_classes = [RecommendationResource]
     list_display = ["reference", "meeting", "text_en", "text_ar", "target_date", "is_public", "is_archived",
                     "is_sample"]
@@ -163,7 +188,7 @@ class OutcomeInline(ReadOnlyInline):
 
 
 @admin.register(models.Implementation)
-class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SimpleHistoryAdmin):
+class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHistoryAdmin):
     list_display = ["recommendation", "member_state", "status", "progress", "last_reported_at",
                     "has_open_obstacle", "version"]
     list_filter = ["status", "has_open_obstacle", "applies", "member_state", "recommendation__meeting"]
@@ -246,7 +271,7 @@ class NewDesignationForm(DesignationForm):
 
 
 @admin.register(models.FocalPointDesignation)
-class FocalPointDesignationAdmin(NoDeleteMixin, ImportExportMixin, SimpleHistoryAdmin):
+class FocalPointDesignationAdmin(NoDeleteMixin, ImportExportMixin, SafeHistoryAdmin):
     resource_classes = [FocalPointResource]
     list_display = ["user", "user_email", "member_state", "body", "role", "start_date", "end_date",
                     "preferred_language", "handover_link"]
@@ -329,7 +354,7 @@ class FocalPointDesignationAdmin(NoDeleteMixin, ImportExportMixin, SimpleHistory
 
 
 @admin.register(models.ReviewCycle)
-class ReviewCycleAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
     list_display = ["name_en", "name_ar", "body", "state", "period_start", "period_end", "report_deadline",
                     "review_meeting_date"]
     list_filter = ["state", "body"]
