@@ -263,6 +263,10 @@ REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 900, minimum=1)
 
 # --- Import and export (admin) ------------------------------------------------------------------
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel
+from tracker import export_formats  # noqa: E402  (no models: safe to import while settings load)
+
+# Our subclasses escape = + - @ tab CR by prefixing an apostrophe, keeping the data.
+EXPORT_FORMATS = [export_formats.CSV, export_formats.XLSX, export_formats.TSV, export_formats.JSON]
 IMPORT_EXPORT_USE_TRANSACTIONS = True  # a file with any row error changes nothing
 IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False  # always show the dry-run preview first
 
