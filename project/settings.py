@@ -5,6 +5,7 @@ import zoneinfo
 from pathlib import Path
 
 import dj_database_url
+import orjson
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -119,6 +120,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Parameters bound by the server, and statements run often (API lists, token look-ups) prepared
+    # after DB_PREPARE_THRESHOLD runs, so PostgreSQL stops re-planning them. Switch off behind a
+    # transaction-mode pooler (PgBouncer < 1.21), which cannot keep prepared statements.
+    if env_bool("DB_SERVER_SIDE_BINDING", True):
+        DATABASES["default"]["OPTIONS"].update(
+            server_side_binding=True, prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 5, minimum=0)
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------------------
@@ -279,18 +287,20 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tracker.api.permissions.ApiPermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "tracker.api.filters.ApiFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.ApiCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttling.PartnerRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        # orjson: the same JSON as DRF's renderer (UTC times end in Z), in a fraction of the time.
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "tracker.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNICODE_JSON": True,
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),
 }
 # Requests per token (or signed-in user): "600/minute"; empty to switch throttling off.
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/minute") or None
