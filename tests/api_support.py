@@ -35,6 +35,6 @@ def fresh_stalled_annotations():
     """The API builds the stalled annotations at most once a second per access; tests start cold."""
     from tracker.api import views
 
-    views._ANNOTATED.clear()
+    views._PER_SECOND.clear()
     yield
-    views._ANNOTATED.clear()
+    views._PER_SECOND.clear()

@@ -1,5 +1,8 @@
 """API views: thin. Visibility comes from Access (visible_to), writes go through tracker.services."""
 
+import logging
+from datetime import UTC, datetime
+
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone, translation
@@ -22,6 +25,7 @@ from tracker.api import filters, rows
 from tracker.api import serializers as s
 from tracker.api.exceptions import PreconditionFailed, PreconditionRequired, error_body
 from tracker.api.permissions import client_of
+from tracker.compiled import CompiledQuery, NotCompilable
 from tracker.models import (
     Body,
     FocalPointDesignation,
@@ -35,6 +39,8 @@ from tracker.models import (
     ThematicArea,
 )
 from tracker.querysets import StalledContext
+
+log = logging.getLogger(__name__)
 
 LANG_PARAMETER = OpenApiParameter(
     "lang", OpenApiTypes.STR, enum=["ar", "en"], required=False,
@@ -169,23 +175,95 @@ class MeetingViewSet(ListRetrieve):
     filterset_class = filters.MeetingFilter
 
 
-_ANNOTATED = {}
+_PER_SECOND = {}
+
+
+def per_second(key, make):
+    """`make()`, kept for the rest of the current second: the stalled context and annotations are built
+    at most once a second per access (within a second the cut-offs move by under a second; the rows
+    themselves are always read fresh)."""
+    key = (key, int(timezone.now().timestamp()))
+    value = _PER_SECOND.get(key)
+    if value is None:
+        if len(_PER_SECOND) > 256:
+            _PER_SECOND.clear()
+        value = _PER_SECOND[key] = make()
+    return value
+
+
+def stalled_context():
+    return per_second("context", StalledContext.load)
 
 
 def annotated_implementations(access):
-    """Visible implementations annotated with the stalled reasons, built at most once a second per access.
+    """Visible implementations annotated with the stalled reasons."""
+    return per_second(
+        access, lambda: Implementation.objects.visible_to(access).with_stalled_reasons(stalled_context())
+    ).all()
 
-    Building the annotations (and loading their constants) is most of the cost of the hot list; within one
-    second the cut-offs move by under a second, and the rows themselves are always read fresh.
+
+# Stand-ins for the run-time values of a compiled page (see ImplementationPages).
+SENTINEL_NOW = datetime(1901, 1, 1, 12, tzinfo=UTC)
+SENTINEL_POSITION = -8_765_432_109_876_543
+
+
+def _implementation_page(*_sentinels, access, context, ordering, lookup, start, stop):
+    """The implementations page query, as the filter set and CursorPagination would build it unfiltered."""
+    queryset = Implementation.objects.visible_to(access).with_stalled_reasons(context)
+    queryset = filters.unfiltered(filters.ImplementationFilter, queryset)
+    queryset = queryset.values_list(*rows.ImplementationShape.fields).order_by(*ordering)
+    if lookup:
+        queryset = queryset.filter(**{lookup: SENTINEL_POSITION})
+    return queryset[start:stop]
+
+
+IMPLEMENTATION_PAGE = CompiledQuery("implementation-page", _implementation_page)
+
+
+class ImplementationPages:
+    """The unfiltered implementations list as CursorPagination reads it (order_by, a filter on the
+    position, a slice), answered by one compiled statement per page shape (tracker.compiled).
+
+    This is the list partners page through on a full sync; `make bench-api` measures it. Filtered or
+    otherwise ordered requests use the queryset as usual.
     """
-    key = (access, int(timezone.now().timestamp()))
-    queryset = _ANNOTATED.get(key)
-    if queryset is None:
-        if len(_ANNOTATED) > 256:
-            _ANNOTATED.clear()
-        context = StalledContext.load()
-        queryset = _ANNOTATED[key] = Implementation.objects.visible_to(access).with_stalled_reasons(context)
-    return queryset.all()
+
+    def __init__(self, access, context, ordering=(), lookup=None, position=None):
+        self.access, self.context = access, context
+        self.ordering, self.lookup, self.position = ordering, lookup, position
+
+    @staticmethod
+    def applies_to(request):
+        names = set(filters.ImplementationFilter.base_filters) | {"ordering"}
+        return not any(name in request.query_params for name in names)
+
+    def order_by(self, *ordering):
+        return ImplementationPages(self.access, self.context, ordering, self.lookup, self.position)
+
+    def filter(self, **lookup):
+        ((name, position),) = lookup.items()
+        return ImplementationPages(self.access, self.context, self.ordering, name, position)
+
+    def _shape(self):
+        context = self.context
+        bodies = tuple((b.pk, b.stale_after_days, b.unchanged_cycles) for b in context.bodies)
+        return bodies, tuple(sorted((body, cycle.pk) for body, cycle in context.overdue_cycles.items()))
+
+    def __getitem__(self, page):
+        days = sorted({body.stale_after_days for body in self.context.bodies})
+        template = StalledContext(now=SENTINEL_NOW, bodies=self.context.bodies,
+                                  overdue_cycles=self.context.overdue_cycles)
+        sentinels = [*(template.stale_cutoff(d) for d in days), template.today]
+        values = [*(self.context.stale_cutoff(d) for d in days), self.context.today]
+        if self.lookup:
+            sentinels.append(SENTINEL_POSITION)
+            values.append(int(self.position))
+        key = (self.access, self._shape(), self.ordering, self.lookup, page.start, page.stop)
+        build = {"access": self.access, "context": template, "ordering": self.ordering, "lookup": self.lookup,
+                 "start": page.start, "stop": page.stop}
+        found = IMPLEMENTATION_PAGE.rows(key, sentinels, values, build)
+        fields = rows.ImplementationShape.fields
+        return [dict(zip(fields, row, strict=True)) for row in found]
 
 
 class ImplementationViewSet(ListRetrieve):
@@ -203,6 +281,17 @@ class ImplementationViewSet(ListRetrieve):
         if getattr(self, "swagger_fake_view", False):
             return Implementation.objects.none()
         return annotated_implementations(self.client.access)
+
+    def list(self, request, *args, **kwargs):
+        if self.paginator is None or not ImplementationPages.applies_to(request):
+            return super().list(request, *args, **kwargs)
+        pages = ImplementationPages(self.client.access, stalled_context())
+        try:
+            page = self.paginate_queryset(pages)
+        except NotCompilable:  # a field changed a stand-in value: answer from the queryset instead
+            log.warning("implementations: the page query could not be compiled once", exc_info=True)
+            return super().list(request, *args, **kwargs)
+        return self.get_paginated_response(self.render(page))
 
     def etag(self, row):
         return row["etag"]
