@@ -2,13 +2,9 @@
 baseline (tracker.api.raw_bench_app) on the same PostgreSQL data, both under gunicorn, measured in the
 same run, alternating, with wrk (or a small Python load generator when wrk is not installed).
 
-Where the time goes (one process, 100 items): the list is read with `.values()` in one query (plus one
-for the token); the stalled annotations are built at most once a second per access. What remains is
-Django/DRF's request path (~3 ms, as much as two raw answers), compiling the annotated SQL (~2.4 ms), the
-filter set (~1 ms), and PostgreSQL planning the statement each time (the raw app's psycopg prepares it
-after five runs; Django binds parameters client-side, so it cannot). Going further would mean
-hand-written SQL for the list, duplicating the stalled rules of tracker.querysets, or server-side binding
-for the whole project: both left for a decision by the team.
+Where the time went and what was done about it is in the README ("make bench-api"): server-side binding
+and prepared statements, the token look-up and the list pages compiled once per shape
+(tracker/compiled.py), no filter form without filters, psycopg's C timestamp loader and orjson.
 """
 
 import json
