@@ -268,6 +268,14 @@ REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500, minimum=1, maximum=100
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 300, minimum=1)
 REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 900, minimum=1)
+# The send journal (tracker/reminders/journal.py): the Redis where each sent e-mail is noted until its batch
+# is marked sent in one statement. Defaults to the broker's Redis; "off" (or no Redis broker) marks each
+# row in the database as its e-mail leaves.
+_BROKER_REDIS = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "off"
+REMINDER_JOURNAL_URL = (
+    "" if env_str("REMINDER_JOURNAL_URL", _BROKER_REDIS) == "off"
+    else env_url("REMINDER_JOURNAL_URL", _BROKER_REDIS, schemes={"redis", "rediss"})
+)
 
 # --- Import and export (admin) ------------------------------------------------------------------
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel

@@ -7,6 +7,7 @@ never pass by skipping.
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -110,3 +111,29 @@ def wait_for(predicate, timeout=30, interval=0.2, message="condition"):
             return
         time.sleep(interval)
     raise AssertionError(f"Timed out waiting for {message}.")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def redis_server(port, tmp_path):
+    binary = shutil.which("redis-server")
+    if not binary:
+        missing("redis-server")
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "no"]
+    server = Process(args, subprocess_env(), tmp_path / f"redis-{time.monotonic_ns()}.log")
+    wait_for(lambda: _answers(port), timeout=10, message="redis-server to start")
+    return server
+
+
+def _answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

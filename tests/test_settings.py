@@ -35,6 +35,7 @@ def start(**env):
         ("CSRF_TRUSTED_ORIGINS", "tracker.example.org"),
         ("SESSION_IDLE_SECONDS", "5"),
         ("EVIDENCE_MAX_MB", "0"),
+        ("REMINDER_JOURNAL_URL", "localhost:6379"),
     ],
 )
 def test_it_refuses_a_bad_value_and_names_the_variable(variable, value):

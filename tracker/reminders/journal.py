@@ -1,0 +1,109 @@
+"""The send journal: which e-mails of a claimed batch have left, until the batch is marked sent in one UPDATE.
+
+Marking each row `sent` the moment the backend accepts its e-mail costs one SQL statement per e-mail. With a
+journal, each accepted e-mail is noted in Redis instead (one HSET and EXPIRE in one round trip), and the
+batch is marked with one statement when it ends. A worker killed in between leaves its rows in `sending`;
+the run that takes them back after the lease first looks them up here and marks the ones found as sent
+instead of sending them again.
+
+An entry names the claim it belongs to (the row's `claimed_at` and `attempts`), so an entry left by another
+claim, another database or a restored backup never passes for this one. Without a journal (no Redis, as with
+the local filesystem broker), or when Redis fails in the middle of a batch, rows are marked in the database
+one e-mail at a time, as before: slower, never less safe.
+
+The journal is as durable as the Redis it lives in: give Redis append-only persistence (docker-compose.yml
+does) so that a Redis restart at the same moment as a killed worker cannot make that batch send twice.
+"""
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.db import connection as db_connection
+
+log = logging.getLogger(__name__)
+
+# Long enough for a run after any realistic outage to find a dead worker's entries; cleared after each batch.
+ENTRY_TTL_SECONDS = 7 * 24 * 3600
+_clients = {}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the journal knows about one sent row."""
+
+    sent_at: dt.datetime
+    cc: list
+
+
+def claim_token(claimed_at, attempts):
+    return f"{claimed_at.isoformat()}#{attempts}"
+
+
+class Unavailable(Exception):
+    """Redis did not answer: whether a dead worker's rows were sent cannot be told now."""
+
+
+class RedisJournal:
+    def __init__(self, url):
+        if url not in _clients:
+            # Short timeouts: a batch falls back to database marks rather than wait on a dead Redis.
+            _clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self.client = _clients[url]
+
+    @property
+    def key(self):
+        """One hash per database, so two deployments (or the tests and a benchmark) sharing a Redis never mix."""
+        return f"wrt:reminders:sent:{db_connection.vendor}:{db_connection.settings_dict['NAME']}"
+
+    def record(self, rows, sent_at, cc):
+        """Note that the e-mail of `rows` was accepted; False if Redis failed (the caller marks the database)."""
+        value = {"sent_at": sent_at.isoformat(), "cc": cc}
+        mapping = {row.pk: json.dumps({**value, "claim": claim_token(row.claimed_at, row.attempts)}) for row in rows}
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(self.key, mapping=mapping)
+            pipe.expire(self.key, ENTRY_TTL_SECONDS)
+            pipe.execute()
+        except redis.RedisError as error:
+            log.warning("reminders: the send journal is unavailable, marking rows in the database: %r", error)
+            return False
+        return True
+
+    def lookup(self, claims):
+        """{pk: Entry} for the rows of `claims` ({pk: claim token}) that were sent under that very claim."""
+        pks = list(claims)
+        try:
+            values = self.client.hmget(self.key, pks) if pks else []
+        except redis.RedisError as error:
+            raise Unavailable(error) from error
+        found = {}
+        for pk, raw in zip(pks, values, strict=True):
+            entry = json.loads(raw) if raw else None
+            if entry and entry.get("claim") == claims[pk]:
+                found[pk] = Entry(dt.datetime.fromisoformat(entry["sent_at"]), entry["cc"])
+        return found
+
+    def forget(self, pks):
+        """Drop entries whose rows the database now holds as sent (a leftover is harmless and expires)."""
+        if not pks:
+            return
+        try:
+            self.client.hdel(self.key, *pks)
+        except redis.RedisError as error:
+            log.warning("reminders: could not clear %s send journal entries: %r", len(pks), error)
+
+    def reachable(self):
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+
+def current():
+    """The configured journal, or None when reminders are marked in the database one e-mail at a time."""
+    url = getattr(settings, "REMINDER_JOURNAL_URL", "")
+    return RedisJournal(url) if url else None
