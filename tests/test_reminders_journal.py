@@ -115,3 +115,20 @@ def test_it_keeps_each_deployments_entries_apart(due, journal_url, settings):
     died_after_sending(due["fp-egypt"])
     assert journal.current().key.endswith(connection.settings_dict["NAME"])
     assert list(entries(journal_url)) == [str(due["fp-egypt"].pk).encode()]
+
+
+def admin_index(client, user, moment, language="en"):
+    with time_machine.travel(moment, tick=False):
+        client.force_login(user)  # at that moment: an idle session would have expired
+        return client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).text
+
+
+def test_it_shows_the_secretariat_rows_held_since_a_sender_stopped(client, due, settings, secretariat_officer):
+    with time_machine.travel(local(DAY), tick=False):
+        sending.claim(1)
+    settings.REMINDER_JOURNAL_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert "held since a sender stopped" not in admin_index(client, secretariat_officer, local(DAY).replace(minute=10))
+    send_at(AFTER_THE_LEASE)
+    page = admin_index(client, secretariat_officer, AFTER_THE_LEASE)
+    assert "Reminders held since a sender stopped: 1" in page and "?state__exact=sending" in page
+    assert "تذكيرات معلّقة منذ توقّف عملية إرسال: 1" in admin_index(client, secretariat_officer, AFTER_THE_LEASE, "ar")

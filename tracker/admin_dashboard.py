@@ -3,6 +3,7 @@
 from django.db.models import Count, Q
 
 from tracker.models import Implementation, Reminder, ReviewCycle, Status
+from tracker.reminders.sending import past_the_lease
 
 
 def cycle_progress(cycle):
@@ -22,4 +23,5 @@ def dashboard():
         "open_cycles": [(cycle, cycle_progress(cycle)) for cycle in open_cycles],
         "stalled_counts": Implementation.objects.count_by_reason(),
         "failed_reminders": Reminder.objects.filter(state=Reminder.State.FAILED).count(),
+        "held_reminders": Reminder.objects.filter(past_the_lease()).count(),
     }

@@ -294,6 +294,8 @@ AR = {
     "Review mechanism": "آلية المراجعة",
     "Reminder log": "سجل التذكيرات",
     "Failed reminders: %(counter)s": "التذكيرات التي فشل إرسالها: %(counter)s",
+    "Reminders held since a sender stopped: %(counter)s": "تذكيرات معلّقة منذ توقّف عملية إرسال: %(counter)s",
+    "A sender stopped while sending them. The next run settles them: those already sent are marked sent, the others are sent. They wait while Redis cannot be reached.": "توقّفت عملية الإرسال أثناء إرسالها. تعالجها الدورة التالية: ما أُرسل منها يُسجَّل مُرسلًا ويُرسل الباقي. وتبقى في الانتظار ما دام Redis غير متاح.",
     "Stalled items": "البنود المتعثرة",
     "Open cycle: %(name)s (deadline %(deadline)s)": "الدورة المفتوحة: %(name)s (الموعد النهائي %(deadline)s)",
     "Reports received": "التقارير الواردة",

@@ -90,11 +90,16 @@ def claim(batch_size, now=None, journal=None, result=None):
             return ids
 
 
+def past_the_lease(now=None):
+    """Rows still `sending` after the lease: their sender died (or the journal could not be read since)."""
+    lease = timedelta(seconds=setting("REMINDER_LEASE_SECONDS", 900))
+    return Q(state=State.SENDING, claimed_at__lt=(now or timezone.now()) - lease)
+
+
 def _claim_once(batch_size, now, journal, takes_back):
     due = Q(state=State.PENDING, due_at__lte=now)
     if takes_back:
-        stale = now - timedelta(seconds=setting("REMINDER_LEASE_SECONDS", 900))
-        due |= Q(state=State.SENDING, claimed_at__lt=stale)
+        due |= past_the_lease(now)
     with transaction.atomic():
         candidates = list(
             Reminder.objects.filter(due).order_by("recipient_id", "pk").select_for_update(skip_locked=True)
