@@ -1,0 +1,4 @@
+import pytest
+
+# Helpers imported by test modules (and loaded as a plugin by the API tests): rewrite their asserts too.
+pytest.register_assert_rewrite("tests.api_support", "tests.services")
