@@ -53,3 +53,15 @@ class FlakyBackend(BaseEmailBackend):
 
 TEMPORARY = smtplib.SMTPResponseException(451, b"4.3.0 Try again later")
 PERMANENT = smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"5.1.1 No such user")})
+
+
+class SlowBackend(FlakyBackend):
+    """Accepts every message, taking `delay` seconds each, like a slow SMTP server."""
+
+    def __init__(self, delay, **kwargs):
+        super().__init__(**kwargs)
+        self.delay = delay
+
+    def send_messages(self, messages):
+        time.sleep(self.delay * len(messages))
+        return super().send_messages(messages)

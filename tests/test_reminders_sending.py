@@ -10,9 +10,11 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests.mail_backends import PERMANENT, TEMPORARY, FlakyBackend
+from tests.conftest import designate, make_user
+from tests.mail_backends import PERMANENT, TEMPORARY, FlakyBackend, SlowBackend
 from tests.reminders_helpers import DEADLINE, broker_at, local, open_cycle
 from tracker.models import Reminder
+from tracker.permissions import FOCAL_POINT_GROUP
 from tracker.reminders import policy, sending
 from tracker.reminders.enqueue import publish
 from tracker.reminders.tasks import send_due_reminders
@@ -94,6 +96,20 @@ def test_it_takes_back_rows_of_a_worker_that_died_after_the_lease(due_reminder, 
     assert send_at(local(DAY).replace(minute=10)).sent == 0  # still leased
     assert send_at(local(DAY).replace(minute=16)).sent == 1
     assert len(mail.outbox) == 1
+
+
+def test_it_hands_back_unsent_rows_before_its_lease_runs_out(due_reminder, reference, jordan_focal_point, settings):
+    for iso in ["MA", "TN"]:
+        designate(make_user(f"fp-{iso.lower()}", FOCAL_POINT_GROUP), iso, reference)
+    with time_machine.travel(local(DAY), tick=False):
+        policy.plan()
+    settings.REMINDER_LEASE_SECONDS = 1  # a batch may use 0.8 s of it: three e-mails of 0.3 s
+    slow = SlowBackend(0.3)
+    result = send_at(local(DAY), slow)
+    assert result.sent == 4
+    assert result.released >= 1 and result.batches >= 2  # the fourth (at least) went in a new claim
+    assert len({m.to[0] for m in slow.sent}) == len(slow.sent) == 4
+    assert set(Reminder.objects.values_list("state", "attempts")) == {(State.SENT, 1)}  # a hand-back is no attempt
 
 
 def test_it_shows_the_reminder_log_with_its_filters(client, due_reminder, admin_user):

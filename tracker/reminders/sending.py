@@ -51,6 +51,7 @@ class Result:
     failed: int = 0
     batches: int = 0
     recovered: int = 0  # rows a dead worker had sent, found in the journal and not sent again
+    released: int = 0  # rows handed back unsent because their batch outlasted most of its lease
     more: bool = False
     errors: list = field(default_factory=list)
 
@@ -238,7 +239,13 @@ def _cc_for(rows, plan):
     return sorted(addresses - {rows[0].recipient.email})
 
 
+# A batch stops before its lease runs out (a slow SMTP server, a run without Celery's time limit) and hands
+# its unsent rows back, so that no other run can take back rows this one is still sending.
+LEASE_SHARE = 0.8
+
+
 def send_batch(ids, plan, result, connection=None, now=None, journal=None):
+    lease_ends = time.monotonic() + LEASE_SHARE * setting("REMINDER_LEASE_SECONDS", 900)  # claimed just now
     now = now or timezone.now()
     rows = list(Reminder.objects.filter(pk__in=ids).select_related("recipient", "body", "member_state", "cycle"))
     due_rows = [row for row in rows if plan.expects(row)]
@@ -258,10 +265,18 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None):
         if row.pk not in skip:
             by_recipient[row.recipient_id].append(row)
     if by_recipient:
-        _send_grouped(by_recipient, content, plan, result, connection, now, SentMarks(journal))
+        _send_grouped(by_recipient, content, plan, result, connection, now, SentMarks(journal), lease_ends)
 
 
-def _send_grouped(by_recipient, content, plan, result, connection, now, marks):
+def release(rows, now, result):
+    """Hand unsent rows back as due now, without counting the claim as an attempt."""
+    ids = [r.pk for r in rows]
+    result.released += Reminder.objects.filter(pk__in=ids, state=State.SENDING).update(
+        state=State.PENDING, due_at=now, claimed_at=None, attempts=F("attempts") - 1
+    )
+
+
+def _send_grouped(by_recipient, content, plan, result, connection, now, marks, lease_ends):
     connection = connection or get_connection()
     try:
         connection.open()
@@ -269,8 +284,12 @@ def _send_grouped(by_recipient, content, plan, result, connection, now, marks):
         log.warning("reminders: cannot open the e-mail connection: %r", error)
         _retry_or_fail([r for rows in by_recipient.values() for r in rows], error, result, now)
         return
+    groups = list(by_recipient.values())
     try:
-        for rows in by_recipient.values():
+        for index, rows in enumerate(groups):
+            if index and time.monotonic() > lease_ends:  # the first e-mail always goes: each batch progresses
+                release([r for group in groups[index:] for r in group], now, result)
+                break
             cc = _cc_for(rows, plan)
             message = compose(rows[0].recipient, rows, content, cc)
             try:
