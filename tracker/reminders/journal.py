@@ -59,15 +59,19 @@ class RedisJournal:
         """One hash per database, so two deployments (or the tests and a benchmark) sharing a Redis never mix."""
         return f"wrt:reminders:sent:{db_connection.vendor}:{db_connection.settings_dict['NAME']}"
 
-    def record(self, rows, sent_at, cc):
-        """Note that the e-mail of `rows` was accepted; False if Redis failed (the caller marks the database)."""
+    def record(self, rows, sent_at, cc, first=False):
+        """Note that the e-mail of `rows` was accepted; False if Redis failed (the caller marks the database).
+
+        One HSET per e-mail; the first of a batch also renews the hash's expiry (one round trip either way).
+        """
         value = {"sent_at": sent_at.isoformat(), "cc": cc}
         mapping = {row.pk: json.dumps({**value, "claim": claim_token(row.claimed_at, row.attempts)}) for row in rows}
         try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hset(self.key, mapping=mapping)
-            pipe.expire(self.key, ENTRY_TTL_SECONDS)
-            pipe.execute()
+            if first:
+                self.client.pipeline(transaction=False).hset(self.key, mapping=mapping).expire(
+                    self.key, ENTRY_TTL_SECONDS).execute()
+            else:
+                self.client.hset(self.key, mapping=mapping)
         except redis.RedisError as error:
             log.warning("reminders: the send journal is unavailable, marking rows in the database: %r", error)
             return False

@@ -187,7 +187,7 @@ class SentMarks:
 
     def add(self, rows, cc):
         sent_at = timezone.now()
-        if self.journal is not None and self.journal.record(rows, sent_at, cc):
+        if self.journal is not None and self.journal.record(rows, sent_at, cc, first=not self.noted):
             self.noted.update({row.pk: send_journal.Entry(sent_at, cc) for row in rows})
             return
         mark_sent([row.pk for row in rows], cc)  # no journal, or Redis failed: the database, row by row
