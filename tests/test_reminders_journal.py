@@ -56,7 +56,7 @@ def died_after_sending(row):
     with time_machine.travel(local(DAY), tick=False):
         sending.claim(10)
     row.refresh_from_db()
-    assert journal.current().record([row], local(DAY), ["alt@example.org"])
+    assert journal.current().record([row], local(DAY), ["alt@example.org"], first=True)
 
 
 def test_it_marks_a_whole_batch_sent_with_one_statement(due, reference, journal_url):
@@ -115,6 +115,8 @@ def test_it_keeps_each_deployments_entries_apart(due, journal_url, settings):
     died_after_sending(due["fp-egypt"])
     assert journal.current().key.endswith(connection.settings_dict["NAME"])
     assert list(entries(journal_url)) == [str(due["fp-egypt"].pk).encode()]
+    ttl = redis.Redis.from_url(journal_url).ttl(journal.current().key)
+    assert 0 < ttl <= journal.ENTRY_TTL_SECONDS  # a dead worker's entries expire if never taken back
 
 
 def admin_index(client, user, moment, language="en"):
