@@ -98,6 +98,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The reminder e-mails, rendered thousands of times a run (tracker/jinja2_env.py says why).
+        "NAME": "emails",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "tracker.jinja2_env.environment"},
+    },
 ]
 
 # --- Database -----------------------------------------------------------------------------------

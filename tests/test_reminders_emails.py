@@ -45,6 +45,20 @@ def test_it_writes_to_an_arabic_focal_point_in_arabic_right_to_left(reference, e
     assert "توجد مسودة محفوظة لكنها لم تُقدَّم بعد" in message.body  # why this item is listed
     assert message.body.count("لم يُقدَّم تقرير تقدم في هذه الدورة") == len(items_of(egypt_focal_point))
     assert message.extra_headers["Auto-Submitted"] == "auto-generated"
+    for part in (message.body, html):  # greeting and footer, translated in both parts
+        assert "السيد/السيدة Ahmed، تحية طيبة،" in part
+        assert "تصلكم هذه الرسالة بصفتكم نقطة اتصال وطنية معيّنة." in part
+        assert "نظام متابعة توصيات ورش العمل" in part
+
+
+def test_it_escapes_names_in_the_html_part_only(reference, egypt_focal_point):
+    egypt_focal_point.first_name = "Ahmed <b>&"
+    egypt_focal_point.save()
+    open_cycle(reference)
+    run_on(-3)
+    [message] = to("fp-egypt@example.org")
+    assert "Ahmed &lt;b&gt;&amp;" in html_of(message) and "<b>" not in html_of(message)
+    assert "Ahmed <b>&" in message.body  # plain text stays plain
 
 
 def test_it_writes_to_an_english_focal_point_in_english_left_to_right(reference, jordan_focal_point):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
-from django.template.loader import get_template
+from django.template import engines
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ Kind = Reminder.Kind
 # The most urgent section decides the subject and comes first.
 URGENCY = [Kind.OVERDUE, Kind.BEFORE_DEADLINE, Kind.SECRETARIAT_DIGEST, Kind.STALLED_DIGEST]
 TEXT_LIMIT = 180
+EMAILS = engines["emails"]  # Jinja2 (tracker/jinja2_env.py): templates/jinja2/emails/
 
 
 def item_url(implementation_id):
@@ -211,6 +212,12 @@ SUBJECTS = {
 }
 
 
+def _footer(kind):
+    if kind == Kind.SECRETARIAT_DIGEST:
+        return _("You receive this e-mail as a member of the secretariat.")
+    return _("You receive this e-mail as a designated national focal point.")
+
+
 def compose(recipient, rows, content, cc):
     """One EmailMultiAlternatives for one recipient and their rows, in the rows' language."""
     rows = sorted(rows, key=lambda r: URGENCY.index(r.kind))
@@ -219,15 +226,15 @@ def compose(recipient, rows, content, cc):
         sections = [content.section(row) for row in rows]
         subject = SUBJECTS[rows[0].kind](rows[0])
         context = {
-            "recipient": recipient, "name": recipient.get_full_name() or recipient.username,
+            "greeting": _("Dear %(name)s,") % {"name": recipient.get_full_name() or recipient.username},
             "sections": sections, "language": language, "direction": "rtl" if language == "ar" else "ltr",
-            "site_url": settings.SITE_URL, "subject": subject,
-            "secretariat": rows[0].kind == Kind.SECRETARIAT_DIGEST,
+            "site_url": settings.SITE_URL, "subject": subject, "footer": _footer(rows[0].kind),
+            "tracker_name": _("Workshop Recommendation Tracker"),
             # Worked out once here rather than in the templates' loops (10,000 e-mails a run).
             "why_label": _("Why:"), "start": "right" if language == "ar" else "left",
         }
-        text = get_template("emails/reminder.txt").render(context)
-        html = get_template("emails/reminder.html").render(context)
+        text = EMAILS.get_template("emails/reminder.txt").render(context)
+        html = EMAILS.get_template("emails/reminder.html").render(context)
     message = EmailMultiAlternatives(
         subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], cc=cc,
         headers={
