@@ -165,12 +165,7 @@ def write_sent(entries):
     """Mark rows sent, each with its own time and copies, in one statement per batch."""
     if not entries:
         return
-    sql = WRITE_SENT_SQL.get(db_connection.vendor)
-    if sql is None:  # another database: the ORM's CASE per row, slower but the same result
-        rows = [Reminder(pk=pk, state=State.SENT, sent_at=e.sent_at, cc=e.cc, last_error="")
-                for pk, e in entries.items()]
-        Reminder.objects.filter(state=State.SENDING).bulk_update(rows, ["state", "sent_at", "cc", "last_error"])
-        return
+    sql = WRITE_SENT_SQL[db_connection.vendor]  # the two databases DATABASE_URL accepts
     as_stored = db_connection.ops.adapt_datetimefield_value
     values = [{"id": pk, "sent_at": str(as_stored(e.sent_at)), "cc": e.cc} for pk, e in entries.items()]
     table = db_connection.ops.quote_name(Reminder._meta.db_table)
