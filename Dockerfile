@@ -2,10 +2,12 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 VAR_DIR=/var/lib/tracker
 RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# The production lock only: the development tools (requirements-dev.lock) stay out of the image.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY . .
-RUN DEBUG=true python manage.py collectstatic --noinput && mkdir -p /var/lib/tracker && useradd --system tracker \
+RUN DEBUG=true python manage.py compilemessages --ignore=.venv \
+    && DEBUG=true python manage.py collectstatic --noinput && mkdir -p /var/lib/tracker && useradd --system tracker \
     && chown -R tracker /var/lib/tracker
 USER tracker
 EXPOSE 8000

@@ -1,0 +1,157 @@
+"""`make bench-reminders`: compose and send the reminders of 10,000 focal points to a local backend.
+
+Runs in a throwaway test database (created and destroyed here), never in the configured one.
+"""
+
+import cProfile
+import datetime as dt
+import itertools
+import pstats
+import string
+import sys
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import get_connection
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from tracker.core.models import Body, FocalPointDesignation, Meeting, MemberState, Recommendation, ReviewCycle
+from tracker.reminders import journal, policy, sending
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+class QueryCounter:
+    """Counts every SQL statement (CaptureQueriesContext keeps only the last 9,000)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __len__(self):
+        return self.count
+
+
+class Command(BaseCommand):
+    help = "Benchmark: plan and send the reminders of N focal points to the in-memory e-mail backend."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--focal-points", type=int, default=10_000)
+        parser.add_argument("--states", type=int, default=500, help="States per body (one primary each).")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--profile", action="store_true", help="Print the top functions of the send phase.")
+        parser.add_argument(
+            "--journal", default=None,
+            help="Redis URL of the send journal, or 'off' to mark each row in the database as its e-mail leaves "
+            f"(default: REMINDER_JOURNAL_URL, else {LOCAL_REDIS} when it answers).",
+        )
+
+    def handle(self, *args, focal_points, states, batch_size, profile=False, journal=None, **options):
+        self.profile = profile
+        self.journal_url = self.choose_journal(journal)
+        test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            self.stdout.write(f"Throwaway database {test_name}: creating {focal_points} focal points...")
+            started = time.perf_counter()
+            self.populate(focal_points, states)
+            self.stdout.write(f"  data ready in {time.perf_counter() - started:.1f} s")
+            self.measure(batch_size)
+        finally:
+            connection.creation.destroy_test_db(test_name, verbosity=0)
+
+    def choose_journal(self, option):
+        if option == "off":
+            return ""
+        url = option or settings.REMINDER_JOURNAL_URL or LOCAL_REDIS
+        if not journal.RedisJournal(url).reachable():
+            self.stdout.write(f"No Redis answers at {url}: rows are marked in the database one e-mail at a time.")
+            return ""
+        return url
+
+    def populate(self, focal_points, per_body):
+        codes = ["".join(p) for p in itertools.product(string.ascii_uppercase, repeat=2)][:per_body]
+        states = MemberState.objects.bulk_create(
+            MemberState(iso_code=c, name_en=f"State {c}", name_ar=f"الدولة {c}") for c in codes
+        )
+        bodies = -(-focal_points // per_body)
+        users = get_user_model().objects.bulk_create(
+            get_user_model()(username=f"fp{i}", email=f"fp{i}@bench.invalid", password="!", first_name=f"FP {i}")
+            for i in range(focal_points)
+        )
+        today = timezone.localdate()
+        designations = []
+        for number in range(bodies):
+            body = Body.objects.create(code=f"bench{number}", acronym_en=f"B{number}", name_en=f"Bench body {number}",
+                                       name_ar=f"هيئة {number}")
+            meeting = Meeting.objects.create(body=body, code=f"bench-{number}", kind=Meeting.Kind.WORKSHOP,
+                                             title_en="Bench workshop", title_ar="ورشة قياس")
+            body.member_states.add(*states)
+            for position in (1, 2):  # the post_save signal creates one implementation per state
+                Recommendation.objects.create(
+                    meeting=meeting, reference=f"R{position}", position=position,
+                    text_en=f"Strengthen protection systems, measure {position}.",
+                    text_ar=f"تعزيز أنظمة الحماية، الإجراء {position}.",
+                )
+            ReviewCycle.objects.create(
+                body=body, name_en=f"Cycle {number}", name_ar=f"الدورة {number}", period_start=today,
+                period_end=today + dt.timedelta(days=90), report_deadline=today + dt.timedelta(days=3),
+                state=ReviewCycle.State.OPEN, opened_at=timezone.now(),
+            )
+            for index, state in enumerate(states):
+                position = number * per_body + index
+                if position < len(users):
+                    designations.append(FocalPointDesignation(
+                        user=users[position], member_state=state, body=body, start_date=today,
+                        preferred_language="ar" if position % 2 else "en",
+                    ))
+        FocalPointDesignation.objects.bulk_create(designations, batch_size=2000)
+
+    def measure(self, batch_size):
+        plan_queries = QueryCounter()
+        with connection.execute_wrapper(plan_queries):
+            started = time.perf_counter()
+            created = policy.plan()
+            plan_seconds = time.perf_counter() - started
+        self.stdout.write(
+            f"plan:  {created} reminders written in {plan_seconds:.2f} s ({created / plan_seconds:,.0f} rows/s), "
+            f"{len(plan_queries)} SQL queries"
+        )
+        backend = get_connection("django.core.mail.backends.locmem.EmailBackend")
+        send_queries = QueryCounter()
+        profiler = cProfile.Profile() if self.profile else None
+        marks = f"send journal at {self.journal_url}" if self.journal_url else "database marks, one per e-mail"
+        self.stdout.write(f"send:  marking sent rows with the {marks}")
+        with override_settings(REMINDER_JOURNAL_URL=self.journal_url), connection.execute_wrapper(send_queries):
+            started, cpu = time.perf_counter(), time.process_time()
+            if profiler:
+                profiler.enable()
+            result = sending.send_due(batch_size=batch_size, connection=backend)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+        from django.core import mail
+
+        sample = mail.outbox[-1]
+        assert sample.alternatives and sample.body, "every e-mail is rendered, text and HTML"
+        per_email = len(send_queries) / max(result.sent, 1)
+        per_batch = len(send_queries) / max(result.batches, 1)
+        self.stdout.write(
+            f"       {result.sent} e-mails ({result.rows_sent} reminders) in {seconds:.2f} s = "
+            f"{result.sent / seconds:,.0f} e-mails/s; {len(send_queries)} SQL queries in {result.batches} batches "
+            f"of {batch_size}: {per_batch:.1f} queries per batch, {per_email:.3f} per e-mail"
+        )
+        self.stdout.write(
+            f"       CPU time of this process {cpu:.2f} s = {result.sent / cpu:,.0f} e-mails per CPU-second "
+            "(the wall-clock figure depends on what else the machine runs)"
+        )
+        with override_settings(REMINDER_JOURNAL_URL=self.journal_url):
+            again = sending.send_due(batch_size=batch_size, connection=backend)
+        self.stdout.write(f"again: {again.sent} e-mails (a second run sends nothing)")

@@ -1,0 +1,136 @@
+"""The send journal: one "sent" statement per batch, and a dead worker's sent e-mails are never sent again.
+
+Each test runs its own redis-server (a real one, on a free port), so the shared Redis is never touched.
+"""
+
+import datetime as dt
+
+import pytest
+import redis
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import designate, make_user
+from tests.reminders.helpers import DEADLINE, local, open_cycle
+from tests.support.services import free_port, redis_server
+from tracker.reminders.models import Reminder
+from tracker.core.permissions import FOCAL_POINT_GROUP
+from tracker.reminders import journal, policy, sending
+
+pytestmark = pytest.mark.django_db
+State = Reminder.State
+DAY = DEADLINE - dt.timedelta(days=3)
+AFTER_THE_LEASE = local(DAY).replace(minute=16)  # REMINDER_LEASE_SECONDS is 900
+
+
+@pytest.fixture
+def journal_url(settings, tmp_path):
+    port = free_port()
+    with redis_server(port, tmp_path):
+        settings.REMINDER_JOURNAL_URL = f"redis://127.0.0.1:{port}/0"
+        yield settings.REMINDER_JOURNAL_URL
+
+
+@pytest.fixture
+def due(reference, egypt_focal_point, jordan_focal_point, journal_url):
+    """Egypt's and Jordan's "3 days before" reminders, written on the day."""
+    open_cycle(reference)
+    with time_machine.travel(local(DAY), tick=False):
+        policy.plan()
+    return {row.recipient.username: row for row in Reminder.objects.select_related("recipient")}
+
+
+def send_at(moment):
+    with time_machine.travel(moment, tick=False):
+        return sending.send_due()
+
+
+def entries(url):
+    return redis.Redis.from_url(url).hgetall(journal.current().key)
+
+
+def died_after_sending(row):
+    """A worker claims every due row, sends `row`'s e-mail, notes it in the journal, and is killed."""
+    with time_machine.travel(local(DAY), tick=False):
+        sending.claim(10)
+    row.refresh_from_db()
+    assert journal.current().record([row], local(DAY), ["alt@example.org"], first=True)
+
+
+def test_it_marks_a_whole_batch_sent_with_one_statement(due, reference, journal_url):
+    for iso in ["MA", "TN", "IQ", "LB"]:
+        designate(make_user(f"fp-{iso.lower()}", FOCAL_POINT_GROUP), iso, reference)
+    with time_machine.travel(local(DAY), tick=False):
+        assert policy.plan() == 4
+    with CaptureQueriesContext(connection) as queries:
+        result = send_at(local(DAY))
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "tracker_reminder"')]
+    assert result.sent == 6
+    assert len(updates) == 2  # claim ("sending") and the batch's "sent" mark, not one per e-mail
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+    assert Reminder.objects.filter(sent_at=local(DAY)).count() == 6
+    assert entries(journal_url) == {}  # cleared once the database holds the marks
+
+
+def test_it_does_not_resend_what_a_dead_worker_noted_in_the_journal(due, journal_url):
+    died_after_sending(due["fp-egypt"])
+    result = send_at(AFTER_THE_LEASE)
+    assert (result.recovered, result.sent) == (1, 1)
+    assert [m.to for m in mail.outbox] == [["fp-jordan@example.org"]]
+    egypt = Reminder.objects.get(pk=due["fp-egypt"].pk)
+    assert (egypt.state, egypt.sent_at, egypt.cc) == (State.SENT, local(DAY), ["alt@example.org"])
+    assert entries(journal_url) == {}
+
+
+def test_it_ignores_an_entry_written_under_another_claim(due):
+    died_after_sending(due["fp-egypt"])
+    Reminder.objects.filter(pk=due["fp-egypt"].pk).update(attempts=7)  # not the claim the entry names
+    result = send_at(AFTER_THE_LEASE)
+    assert (result.recovered, result.sent) == (0, 2)
+    assert sorted(m.to[0] for m in mail.outbox) == ["fp-egypt@example.org", "fp-jordan@example.org"]
+
+
+def test_it_holds_a_dead_workers_rows_while_the_journal_cannot_be_read(due, settings):
+    with time_machine.travel(local(DAY), tick=False):
+        sending.claim(1)  # Egypt's row, claimed by a worker that then died
+    settings.REMINDER_JOURNAL_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = send_at(AFTER_THE_LEASE)
+    assert result.sent == 1  # Jordan's pending row still goes, marked in the database
+    assert Reminder.objects.get(pk=due["fp-jordan"].pk).state == State.SENT
+    assert Reminder.objects.get(pk=due["fp-egypt"].pk).state == State.SENDING  # sent or not: unknown yet
+    assert [m.to for m in mail.outbox] == [["fp-jordan@example.org"]]
+
+
+def test_it_sends_a_dead_workers_row_that_the_journal_does_not_know(due, journal_url):
+    with time_machine.travel(local(DAY), tick=False):
+        sending.claim(10)  # the worker died before sending anything
+    result = send_at(AFTER_THE_LEASE)
+    assert (result.recovered, result.sent) == (0, 2)
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
+def test_it_keeps_each_deployments_entries_apart(due, journal_url, settings):
+    died_after_sending(due["fp-egypt"])
+    assert journal.current().key.endswith(connection.settings_dict["NAME"])
+    assert list(entries(journal_url)) == [str(due["fp-egypt"].pk).encode()]
+    ttl = redis.Redis.from_url(journal_url).ttl(journal.current().key)
+    assert 0 < ttl <= journal.ENTRY_TTL_SECONDS  # a dead worker's entries expire if never taken back
+
+
+def admin_index(client, user, moment, language="en"):
+    with time_machine.travel(moment, tick=False):
+        client.force_login(user)  # at that moment: an idle session would have expired
+        return client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).text
+
+
+def test_it_shows_the_secretariat_rows_held_since_a_sender_stopped(client, due, settings, secretariat_officer):
+    with time_machine.travel(local(DAY), tick=False):
+        sending.claim(1)
+    settings.REMINDER_JOURNAL_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert "held since a sender stopped" not in admin_index(client, secretariat_officer, local(DAY).replace(minute=10))
+    send_at(AFTER_THE_LEASE)
+    page = admin_index(client, secretariat_officer, AFTER_THE_LEASE)
+    assert "Reminders held since a sender stopped: 1" in page and "?state__exact=sending" in page
+    assert "تذكيرات معلّقة منذ توقّف عملية إرسال: 1" in admin_index(client, secretariat_officer, AFTER_THE_LEASE, "ar")

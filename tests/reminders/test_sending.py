@@ -1,0 +1,196 @@
+"""Sending: retries with back-off, failures, leases, claims, the admin log and the management command."""
+
+import datetime as dt
+import time
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.urls import reverse
+
+from tests.conftest import designate, make_user
+from tests.support.mail_backends import PERMANENT, TEMPORARY, FlakyBackend, SlowBackend
+from tests.reminders.helpers import DEADLINE, broker_at, local, open_cycle
+from tracker.reminders.models import Reminder
+from tracker.core.permissions import FOCAL_POINT_GROUP
+from tracker.reminders import policy, sending
+from tracker.reminders.enqueue import publish
+from tracker.reminders.tasks import send_due_reminders
+
+pytestmark = pytest.mark.django_db
+State = Reminder.State
+DAY = DEADLINE - dt.timedelta(days=3)
+
+
+@pytest.fixture
+def due_reminder(reference, egypt_focal_point):
+    open_cycle(reference)
+    with time_machine.travel(local(DAY), tick=False):
+        policy.plan()
+    return Reminder.objects.get()
+
+
+def send_at(moment, connection=None):
+    with time_machine.travel(moment, tick=False):
+        return sending.send_due(connection=connection)
+
+
+def test_it_retries_a_temporary_smtp_failure_with_back_off_then_marks_it_failed(due_reminder, settings):
+    settings.REMINDER_MAX_ATTEMPTS = 3
+    settings.REMINDER_RETRY_BASE_SECONDS = 600
+    flaky = FlakyBackend(TEMPORARY)
+    moment = local(DAY)
+    result = send_at(moment, flaky)
+    due_reminder.refresh_from_db()
+    assert (result.retried, due_reminder.state, due_reminder.attempts) == (1, State.PENDING, 1)
+    assert due_reminder.due_at == moment + dt.timedelta(seconds=600)
+    assert "451" in due_reminder.last_error
+    assert send_at(moment + dt.timedelta(seconds=599), flaky).retried == 0  # not before its time
+    send_at(moment + dt.timedelta(seconds=600), flaky)
+    due_reminder.refresh_from_db()
+    assert due_reminder.due_at == moment + dt.timedelta(seconds=600 + 1200)  # the wait doubles
+    result = send_at(moment + dt.timedelta(seconds=1800), flaky)
+    due_reminder.refresh_from_db()
+    assert (result.failed, due_reminder.state, due_reminder.attempts) == (1, State.FAILED, 3)
+    assert flaky.sent == []
+
+
+def test_it_sends_on_a_later_attempt_once_the_server_recovers(due_reminder):
+    flaky = FlakyBackend(TEMPORARY)
+    send_at(local(DAY), flaky)
+    flaky.error = None
+    result = send_at(local(DAY, hour=12), flaky)
+    due_reminder.refresh_from_db()
+    assert (result.sent, due_reminder.state, len(flaky.sent)) == (1, State.SENT, 1)
+
+
+def test_it_fails_a_permanent_smtp_refusal_at_once(due_reminder):
+    result = send_at(local(DAY), FlakyBackend(PERMANENT))
+    due_reminder.refresh_from_db()
+    assert (result.failed, due_reminder.state, due_reminder.attempts) == (1, State.FAILED, 1)
+
+
+def test_it_fails_a_recipient_without_an_email_address(due_reminder, egypt_focal_point):
+    egypt_focal_point.email = ""
+    egypt_focal_point.save()
+    send_at(local(DAY))
+    due_reminder.refresh_from_db()
+    assert (due_reminder.state, due_reminder.last_error) == (State.FAILED, "The recipient has no e-mail address.")
+
+
+def test_it_never_gives_the_same_row_to_two_claims(reference, egypt_focal_point, jordan_focal_point):
+    open_cycle(reference)
+    with time_machine.travel(local(DAY), tick=False):
+        policy.plan()
+        first, second, third = sending.claim(1), sending.claim(1), sending.claim(1)
+    assert len(first) == len(second) == 1 and first != second
+    assert third == []
+
+
+def test_it_takes_back_rows_of_a_worker_that_died_after_the_lease(due_reminder, settings):
+    settings.REMINDER_LEASE_SECONDS = 900
+    with time_machine.travel(local(DAY), tick=False):
+        assert sending.claim(10) == [due_reminder.pk]  # ... and the worker dies here
+    assert send_at(local(DAY).replace(minute=10)).sent == 0  # still leased
+    assert send_at(local(DAY).replace(minute=16)).sent == 1
+    assert len(mail.outbox) == 1
+
+
+def test_it_hands_back_unsent_rows_before_its_lease_runs_out(due_reminder, reference, jordan_focal_point, settings):
+    for iso in ["MA", "TN"]:
+        designate(make_user(f"fp-{iso.lower()}", FOCAL_POINT_GROUP), iso, reference)
+    with time_machine.travel(local(DAY), tick=False):
+        policy.plan()
+    settings.REMINDER_LEASE_SECONDS = 1  # a batch may use 0.8 s of it: three e-mails of 0.3 s
+    slow = SlowBackend(0.3)
+    result = send_at(local(DAY), slow)
+    assert result.sent == 4
+    assert result.released >= 1 and result.batches >= 2  # the fourth (at least) went in a new claim
+    assert len({m.to[0] for m in slow.sent}) == len(slow.sent) == 4
+    assert set(Reminder.objects.values_list("state", "attempts")) == {(State.SENT, 1)}  # a hand-back is no attempt
+
+
+def test_it_shows_the_reminder_log_with_its_filters(client, due_reminder, admin_user):
+    client.force_login(admin_user)
+    url = reverse("admin:tracker_reminder_changelist")
+    for query in ["", "?state__exact=pending", f"?cycle__id__exact={due_reminder.cycle_id}",
+                  "?kind__exact=before_deadline", f"?member_state__id__exact={due_reminder.member_state_id}"]:
+        response = client.get(url + query)
+        assert response.status_code == 200
+        assert "fp-egypt" in response.content.decode()
+
+
+def test_it_resends_a_failed_reminder_from_the_admin(client, due_reminder, admin_user):
+    Reminder.objects.update(state=State.FAILED, attempts=5, last_error="SMTP 451")
+    client.force_login(admin_user)
+    url = reverse("admin:tracker_reminder_changelist")
+    response = client.post(url, {"action": "resend", "_selected_action": [due_reminder.pk]}, follow=True)
+    assert response.status_code == 200
+    due_reminder.refresh_from_db()
+    assert (due_reminder.state, due_reminder.attempts, due_reminder.last_error) == (State.PENDING, 0, "")
+    with time_machine.travel(local(DAY, hour=10), tick=False):
+        assert sending.send_due().sent == 1
+
+
+def test_it_computes_due_reminders_from_the_admin_without_a_selection(client, reference, egypt_focal_point,
+                                                                       admin_user):
+    open_cycle(reference)
+    url = reverse("admin:tracker_reminder_changelist")
+    with time_machine.travel(local(DAY), tick=True):
+        client.force_login(admin_user)  # inside the travel: the session would have expired otherwise
+        response = client.post(url, {"action": "send_due_now"}, follow=True)
+    assert response.status_code == 200
+    assert "new reminders are due" in response.content.decode()
+    assert Reminder.objects.filter(recipient=egypt_focal_point).exists()
+
+
+def test_it_runs_the_same_job_from_the_command_line(reference, egypt_focal_point):
+    open_cycle(reference)
+    out = StringIO()
+    with time_machine.travel(local(DAY), tick=False):
+        call_command("send_reminders", "--dry-run", stdout=out)
+        assert Reminder.objects.count() == 0
+        call_command("send_reminders", stdout=out)
+        call_command("send_reminders", stdout=out)
+    text = out.getvalue()
+    assert "before_deadline cycle-" in text and "→ fp-egypt" in text
+    assert "1 e-mails sent" in text and "0 e-mails sent" in text
+    assert len(mail.outbox) == 1
+
+
+def test_it_logs_instead_of_raising_when_the_broker_is_down():
+    with broker_at("redis://127.0.0.1:1/0", socket_connect_timeout=2, socket_timeout=3):  # nothing listens there
+        started = time.monotonic()
+        assert publish(send_due_reminders) is False
+        assert publish(send_due_reminders) is False  # the second attempt waits for nothing
+        assert time.monotonic() - started < 6
+
+
+def test_it_lists_the_reminder_log_with_a_constant_number_of_queries(
+    client, reference, egypt_focal_point, jordan_focal_point, admin_user, django_assert_max_num_queries
+):
+    open_cycle(reference)
+    for offset in (14, 3):
+        with time_machine.travel(local(DEADLINE - dt.timedelta(days=offset)), tick=False):
+            sending.run()
+    assert Reminder.objects.count() >= 4
+    with time_machine.travel(local(DAY, hour=10), tick=False):
+        client.force_login(admin_user)
+        with django_assert_max_num_queries(20):
+            response = client.get(reverse("admin:tracker_reminder_changelist"))
+    assert response.status_code == 200
+
+
+def test_it_schedules_the_reminder_tasks_within_the_broker_limits(settings):
+    from project.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"tracker.reminders.run", "tracker.reminders.send_due"} <= tasks
+    for name in ("tracker.reminders.run", "tracker.reminders.send_due", "tracker.reminders.cancel_stale"):
+        task = app.tasks[name]
+        assert task.time_limit and task.soft_time_limit < task.time_limit <= settings.CELERY_TASK_TIME_LIMIT
+        assert task.ignore_result
+    assert settings.REMINDER_LEASE_SECONDS > settings.CELERY_TASK_TIME_LIMIT  # a live worker keeps its rows
+    assert settings.CELERY_DB_REUSE_MAX

@@ -1,0 +1,92 @@
+"""Review cycles: legal and illegal moves, the snapshot frozen at close, outcomes only by the secretariat."""
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from tracker.core.models import CycleSnapshot, Implementation, ReviewCycle
+from tracker.core.permissions import access_for
+from tracker.core.services import move_cycle, record_outcome
+
+
+def make_cycle(body, name="2026-1", state="planned"):
+    return ReviewCycle.objects.create(body=body, name_en=f"Cycle {name}", name_ar=f"دورة {name}", state=state,
+                                      period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
+                                      report_deadline=date(2026, 5, 31))
+
+
+def test_it_moves_a_cycle_through_its_life(reference):
+    cycle = make_cycle(reference)
+    for target in ("open", "under_review", "open", "under_review", "closed"):
+        cycle = move_cycle(cycle, target)
+        assert cycle.state == target
+    assert cycle.closed_at is not None and cycle.opened_at is not None
+
+
+@pytest.mark.parametrize("start, target, message", [
+    ("planned", "closed", "A cycle that is Planned cannot become Closed. From Planned it can only become: Open."),
+    ("planned", "under_review", "A cycle that is Planned cannot become Under review."),
+    ("open", "closed", "A cycle that is Open cannot become Closed. From Open it can only become: Under review."),
+    ("closed", "open", "A cycle that is Closed cannot become Open. A closed cycle stays closed."),
+    ("open", "planned", "A cycle that is Open cannot become Planned."),
+    ("planned", "bogus", "Unknown cycle state: bogus."),
+])
+def test_it_refuses_illegal_moves_with_a_clear_message(reference, start, target, message):
+    cycle = make_cycle(reference, state="planned")
+    ReviewCycle.objects.filter(pk=cycle.pk).update(state=start, closed_at=timezone.now() if start == "closed" else None)
+    cycle.refresh_from_db()
+    with pytest.raises(ValidationError) as error:
+        move_cycle(cycle, target)
+    assert message in " ".join(error.value.messages)
+    cycle.refresh_from_db()
+    assert cycle.state == start
+
+
+def test_it_refuses_a_second_open_cycle(reference):
+    move_cycle(make_cycle(reference, "a"), "open")
+    with pytest.raises(ValidationError, match="already open"):
+        move_cycle(make_cycle(reference, "b"), "open")
+
+
+def test_it_freezes_a_snapshot_of_every_item_at_close(reference):
+    Implementation.objects.filter(member_state__iso_code="EG").update(status="in_progress", progress=40)
+    cycle = move_cycle(make_cycle(reference), "open")
+    egypt = Implementation.objects.filter(member_state__iso_code="EG").first()
+    Implementation.objects.filter(pk=egypt.pk).update(last_report_cycle=cycle)
+    move_cycle(cycle, "under_review")
+    move_cycle(cycle, "closed")
+    current = Implementation.objects.current().filter(recommendation__meeting__body=reference)
+    assert cycle.snapshots.count() == current.count() == 7 * 22
+    snap = CycleSnapshot.objects.get(cycle=cycle, implementation=egypt)
+    assert (snap.status, snap.progress, snap.reported_in_cycle) == ("in_progress", 40, True)
+    assert cycle.snapshots.filter(reported_in_cycle=True).count() == 1
+    # Later changes do not touch the frozen snapshot.
+    Implementation.objects.filter(pk=egypt.pk).update(status="implemented", progress=100)
+    snap.refresh_from_db()
+    assert (snap.status, snap.progress) == ("in_progress", 40)
+    # Changed from the initial state: streak 0; untouched not-started items: streak 1.
+    assert Implementation.objects.get(pk=egypt.pk).unchanged_cycles == 0
+    assert Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="JO").unchanged_cycles == 1
+
+
+def test_it_records_outcomes_only_for_the_secretariat(reference, reviewer, egypt_focal_point):
+    item = Implementation.objects.first()
+    for user in (reviewer, egypt_focal_point):
+        with pytest.raises(PermissionDenied):
+            record_outcome(item, user, access_for(user), obstacle_category="legal", solution="x")
+    assert not item.outcomes.exists()
+
+
+def test_it_files_an_outcome_under_the_cycle_being_reviewed(reference, secretariat_officer):
+    cycle = move_cycle(move_cycle(make_cycle(reference), "open"), "under_review")
+    item = Implementation.objects.first()
+    outcome = record_outcome(item, secretariat_officer, access_for(secretariat_officer), obstacle_category="data")
+    assert outcome.cycle == cycle
+
+
+def test_it_refuses_an_outcome_without_a_category(reference, secretariat_officer):
+    with pytest.raises(ValidationError):
+        record_outcome(Implementation.objects.first(), secretariat_officer, access_for(secretariat_officer),
+                       obstacle_category="", solution="x")

@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    """The domain every face of the system shares. Its label stays "tracker" (the tables, content types,
+    permissions and migration history were created under it before the rooms existed)."""
+
+    name = "tracker.core"
+    label = "tracker"
+    verbose_name = _("Recommendation tracker")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from tracker.core import signals  # noqa: F401
+
+        post_migrate.connect(refresh_roles, sender=self)
+
+
+def refresh_roles(sender, **kwargs):
+    """Give the roles the permissions of models added after the data migration that created them."""
+    from django.apps import apps
+
+    from tracker.core.roles import ensure_roles
+
+    ensure_roles(apps)

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from tracker.core.dataload import load_fixture
+from tracker.core.models import Recommendation
+
+REFERENCE_FIXTURE = settings.BASE_DIR / "fixtures" / "reference.json"
+
+
+class Command(BaseCommand):
+    help = "Load the reference data (member states, bodies, themes, meetings, recommendations). Idempotent."
+
+    def handle(self, *args, **options):
+        changed = load_fixture(REFERENCE_FIXTURE)
+        for recommendation in Recommendation.objects.select_related("meeting__body"):
+            recommendation.sync_implementations()
+        self.stdout.write(f"Reference data loaded: {changed} rows created or changed.")

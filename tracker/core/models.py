@@ -1,0 +1,678 @@
+"""The domain: bodies and their member states, meetings and their recommendations, one implementation per
+recommendation and state, append-only progress reports, focal point designations and review cycles.
+
+Durable states are stored; transient ones (stalled, due, overdue) are derived in the querysets of
+`tracker.core.querysets` so every page, task and API answer computes them the same way.
+"""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from tracker.core.querysets import (
+    DesignationQuerySet,
+    ImplementationQuerySet,
+    RecommendationQuerySet,
+    ReportQuerySet,
+)
+
+
+def localized(obj, field):
+    """The Arabic or English value of a bilingual field, in the active language, falling back to the other."""
+    first, second = ("ar", "en") if (get_language() or "en").startswith("ar") else ("en", "ar")
+    return getattr(obj, f"{field}_{first}") or getattr(obj, f"{field}_{second}")
+
+
+class Language(models.TextChoices):
+    ARABIC = "ar", _("Arabic")
+    ENGLISH = "en", _("English")
+
+
+class Status(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    IN_PROGRESS = "in_progress", _("In progress")
+    IMPLEMENTED = "implemented", _("Implemented")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+class DueState(models.TextChoices):
+    NONE = "none", _("Nothing due")
+    REPORTED = "reported", _("Reported in this cycle")
+    DUE = "due", _("Due in this cycle")
+    DUE_SOON = "due_soon", _("Due soon")
+    OVERDUE = "overdue", _("Overdue")
+
+
+#: Statuses that end the follow-up of an item: it is never stalled and no report is chased.
+SETTLED_STATUSES = (Status.IMPLEMENTED, Status.NOT_APPLICABLE)
+
+
+class Body(models.Model):
+    """A regional framework (AIMC, or another) whose member states follow up recommendations."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    acronym_en = models.CharField(_("acronym (English)"), max_length=32)
+    acronym_ar = models.CharField(_("acronym (Arabic)"), max_length=64, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=255)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=255)
+    member_states = models.ManyToManyField(
+        "MemberState", related_name="bodies", blank=True, verbose_name=_("member states")
+    )
+    secretariat_email = models.EmailField(_("secretariat e-mail"), blank=True)
+    # Stalled thresholds (the review mechanism).
+    stale_after_days = models.PositiveIntegerField(
+        _("no report for more than (days)"), default=180, validators=[MinValueValidator(1)],
+        help_text=_("An item is stalled when its last submitted report is older than this."),
+    )
+    unchanged_cycles = models.PositiveIntegerField(
+        _("unchanged over closed cycles"), default=2, validators=[MinValueValidator(1)],
+        help_text=_("An item is stalled when status and progress did not change over this many closed cycles."),
+    )
+    # Reminder policy.
+    remind_days_before = models.CharField(
+        _("remind before the deadline (days)"), max_length=64, default="14,3",
+        help_text=_("Comma-separated numbers of days before the report deadline, e.g. 14,3."),
+    )
+    overdue_every_days = models.PositiveIntegerField(
+        _("overdue reminder every (days)"), default=7, validators=[MinValueValidator(1)]
+    )
+    overdue_max_reminders = models.PositiveIntegerField(_("overdue reminders at most"), default=4)
+    escalate_after_days = models.PositiveIntegerField(
+        _("escalate when overdue by (days)"), default=14,
+        help_text=_("From this many days overdue the alternate focal point and the secretariat are copied."),
+    )
+
+    class Meta:
+        verbose_name = _("body")
+        verbose_name_plural = _("bodies")
+        ordering = ["code"]
+
+    def __str__(self):
+        return localized(self, "acronym") or self.code
+
+    @property
+    def name(self):
+        return localized(self, "name")
+
+    def clean(self):
+        try:
+            self.reminder_offsets()
+        except ValueError:
+            raise ValidationError(
+                {"remind_days_before": _("Enter whole numbers of days separated by commas, e.g. 14,3.")}
+            ) from None
+
+    def reminder_offsets(self):
+        """Days before the deadline at which reminders go out, largest first."""
+        parts = [p.strip() for p in self.remind_days_before.split(",") if p.strip()]
+        days = sorted({int(p) for p in parts}, reverse=True)
+        if any(d < 0 for d in days):
+            raise ValueError("negative offset")
+        return days
+
+
+class MemberState(models.Model):
+    iso_code = models.CharField(_("ISO code"), max_length=2, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=128)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=128)
+
+    class Meta:
+        verbose_name = _("member state")
+        verbose_name_plural = _("member states")
+        ordering = ["name_en"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(iso_code__regex=r"^[A-Z]{2}$"), name="member_state_iso_code_two_capitals"
+            ),
+        ]
+
+    def __str__(self):
+        return localized(self, "name")
+
+    @property
+    def name(self):
+        return localized(self, "name")
+
+
+class Organisation(models.Model):
+    """An organiser of meetings (UNHCR, the AIMC general secretariat, ...)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    acronym_en = models.CharField(_("acronym (English)"), max_length=32)
+    acronym_ar = models.CharField(_("acronym (Arabic)"), max_length=64, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=255)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=255)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["code"]
+
+    def __str__(self):
+        return localized(self, "acronym")
+
+
+class Meeting(models.Model):
+    """A source of recommendations: a workshop, an expert meeting, a study."""
+
+    class Kind(models.TextChoices):
+        WORKSHOP = "workshop", _("Workshop")
+        EXPERT_MEETING = "expert_meeting", _("Expert meeting")
+        CONFERENCE = "conference", _("Conference")
+        STUDY = "study", _("Study")
+
+    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("body"))
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    title_en = models.CharField(_("title (English)"), max_length=500)
+    title_ar = models.CharField(_("title (Arabic)"), max_length=500)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    venue_en = models.CharField(_("venue (English)"), max_length=255, blank=True)
+    venue_ar = models.CharField(_("venue (Arabic)"), max_length=255, blank=True)
+    organisers = models.ManyToManyField(Organisation, blank=True, verbose_name=_("organisers"))
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["-start_date", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(end_date__isnull=True) | Q(start_date__isnull=True) | Q(end_date__gte=models.F("start_date"))
+                ),
+                name="meeting_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return localized(self, "title")
+
+    @property
+    def title(self):
+        return localized(self, "title")
+
+    @property
+    def venue(self):
+        return localized(self, "venue")
+
+
+class ThematicArea(models.Model):
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=255)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=255)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("thematic area")
+        verbose_name_plural = _("thematic areas")
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return localized(self, "name")
+
+    @property
+    def name(self):
+        return localized(self, "name")
+
+
+class Recommendation(models.Model):
+    class ArabicText(models.TextChoices):
+        OFFICIAL = "official", _("Official text")
+        WORKING = "working", _("Working translation")
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.PROTECT, related_name="recommendations", verbose_name=_("meeting")
+    )
+    reference = models.CharField(_("reference"), max_length=32)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    text_en = models.TextField(_("text (English)"))
+    text_ar = models.TextField(_("text (Arabic)"))
+    arabic_text_status = models.CharField(
+        _("Arabic text"), max_length=16, choices=ArabicText.choices, default=ArabicText.OFFICIAL
+    )
+    themes = models.ManyToManyField(ThematicArea, blank=True, related_name="recommendations", verbose_name=_("themes"))
+    applies_to = models.ManyToManyField(
+        MemberState, blank=True, related_name="recommendations", verbose_name=_("applies to"),
+        help_text=_("Leave empty to apply to every member state of the body."),
+    )
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    is_public = models.BooleanField(_("public"), default=False)
+    is_archived = models.BooleanField(_("archived"), default=False, db_index=True)
+    is_sample = models.BooleanField(
+        _("sample item"), default=False, help_text=_("Demo data, not adopted by any meeting.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    history = HistoricalRecords(m2m_fields=[applies_to, themes])
+
+    objects = RecommendationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+        ordering = ["meeting", "position", "reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "reference"], name="recommendation_reference_unique_in_meeting"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} · {self.text[:80]}"
+
+    @property
+    def text(self):
+        return localized(self, "text")
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Recommendations are archived, never deleted."))
+
+    def applicable_states(self):
+        """The states named in applies_to, or every member state of the meeting's body."""
+        chosen = list(self.applies_to.all())
+        return chosen or list(self.meeting.body.member_states.all())
+
+    def sync_implementations(self):
+        """One implementation per applicable state; states no longer applicable keep theirs, marked."""
+        states = {s.pk for s in self.applicable_states()}
+        existing = {i.member_state_id: i for i in self.implementations.all()}
+        Implementation.objects.bulk_create(
+            [Implementation(recommendation=self, member_state_id=pk) for pk in states - existing.keys()]
+        )
+        self.implementations.filter(member_state_id__in=states, applies=False).update(applies=True)
+        self.implementations.exclude(member_state_id__in=states).filter(applies=True).update(applies=False)
+
+
+class Implementation(models.Model):
+    """What one member state has done about one recommendation: the current, durable state.
+
+    `last_reported_at`, `has_open_obstacle` and `unchanged_cycles` are kept up to date in the same
+    transaction as the report or cycle close that changes them, so the stalled scan is one indexed query.
+    """
+
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.PROTECT, related_name="implementations", verbose_name=_("recommendation")
+    )
+    member_state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="implementations", verbose_name=_("member state")
+    )
+    applies = models.BooleanField(_("applies"), default=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    progress = models.PositiveSmallIntegerField(
+        _("progress (%)"), default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    last_reported_at = models.DateTimeField(_("last reported"), null=True, blank=True)
+    last_report_cycle = models.ForeignKey(
+        "ReviewCycle", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("cycle of the last report"),
+    )
+    has_open_obstacle = models.BooleanField(
+        _("obstacle without solution"), default=False,
+        help_text=_("An obstacle or support need was reported and the review has recorded no solution yet."),
+    )
+    unchanged_cycles = models.PositiveSmallIntegerField(
+        _("closed cycles without change"), default=0,
+        help_text=_("Consecutive closed review cycles at whose close status and progress had not changed."),
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    objects = ImplementationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("implementation")
+        verbose_name_plural = _("implementations")
+        ordering = ["recommendation_id", "member_state_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recommendation", "member_state"], name="one_implementation_per_state"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="implementation_progress_0_100"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="implementation_version_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["last_reported_at"], name="impl_open_last_reported",
+                condition=Q(applies=True) & ~Q(status__in=["implemented", "not_applicable"]),
+            ),
+            models.Index(fields=["member_state", "status"], name="impl_state_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.recommendation.reference} · {self.member_state.iso_code}"
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Implementations are never deleted."))
+
+    @property
+    def is_settled(self):
+        return self.status in SETTLED_STATUSES
+
+    def due_state(self, open_cycle, today):
+        """What the open cycle expects of this item: reported, due, due soon, overdue, or nothing."""
+        if open_cycle is None or self.is_settled or not self.applies:
+            return DueState.NONE
+        if self.last_report_cycle_id == open_cycle.pk:
+            return DueState.REPORTED
+        if open_cycle.report_deadline < today:
+            return DueState.OVERDUE
+        soon = max(open_cycle.body.reminder_offsets() or [0])
+        if (open_cycle.report_deadline - today).days <= soon:
+            return DueState.DUE_SOON
+        return DueState.DUE
+
+
+def evidence_upload_to(instance, filename):
+    """A random name: the original is kept in the database, never used on disk or in a URL."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class ProgressReport(models.Model):
+    """One report by a focal point on one implementation. Append-only: a correction is a new report."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+
+    implementation = models.ForeignKey(
+        Implementation, on_delete=models.PROTECT, related_name="reports", verbose_name=_("implementation")
+    )
+    cycle = models.ForeignKey(
+        "ReviewCycle", on_delete=models.PROTECT, null=True, blank=True, related_name="reports",
+        verbose_name=_("review cycle"),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_reports", verbose_name=_("author")
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    progress = models.PositiveSmallIntegerField(
+        _("progress (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    narrative = models.TextField(_("what was done"), blank=True)
+    obstacles = models.TextField(_("obstacles"), blank=True)
+    support_needed = models.TextField(_("support needed"), blank=True)
+    based_on_version = models.PositiveIntegerField(
+        _("implementation version when opened"), null=True, blank=True,
+        help_text=_("Used to refuse a save when someone else reported in between."),
+    )
+    is_archived = models.BooleanField(_("archived"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        ordering = ["-submitted_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_0_100"),
+            models.CheckConstraint(
+                condition=(
+                    Q(state="draft", submitted_at__isnull=True) | Q(state="submitted", submitted_at__isnull=False)
+                ),
+                name="report_submitted_has_timestamp",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="submitted", status="implemented", narrative=""),
+                name="report_implemented_has_narrative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["implementation", "state", "cycle"], name="report_impl_state_cycle"),
+        ]
+
+    def __str__(self):
+        return f"{self.implementation} · {self.get_state_display()} · {self.created_at:%Y-%m-%d}"
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Reports are archived, never deleted."))
+
+    @property
+    def is_submitted(self):
+        return self.state == self.State.SUBMITTED
+
+    @property
+    def mentions_obstacle(self):
+        return bool(self.obstacles.strip() or self.support_needed.strip())
+
+    def clean(self):
+        errors = {}
+        if self.progress is not None and not 0 <= self.progress <= 100:
+            errors["progress"] = _("Progress must be between 0 and 100.")
+        elif self.status == Status.NOT_STARTED and self.progress:
+            errors["progress"] = _("An item that has not started cannot have progress above 0.")
+        elif self.status == Status.IMPLEMENTED and self.progress != 100:
+            errors["progress"] = _("An implemented item has progress 100.")
+        elif self.status == Status.IN_PROGRESS and self.progress == 100:
+            errors["progress"] = _("Progress 100 means implemented: choose that status.")
+        if self.status == Status.IMPLEMENTED and not self.narrative.strip():
+            errors["narrative"] = _("Describe what was done before marking the item implemented.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Evidence(models.Model):
+    report = models.ForeignKey(
+        ProgressReport, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("report")
+    )
+    file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=255)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class FocalPointDesignation(models.Model):
+    """A user designated by a member state to report for a body. Ended, never deleted: history survives."""
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary", _("Primary")
+        ALTERNATE = "alternate", _("Alternate")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="designations", verbose_name=_("user")
+    )
+    member_state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="designations", verbose_name=_("member state")
+    )
+    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="designations", verbose_name=_("body"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.PRIMARY)
+    start_date = models.DateField(_("start date"), default=timezone.localdate)
+    end_date = models.DateField(
+        _("end date"), null=True, blank=True, help_text=_("Leave empty while the designation is active.")
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=Language.choices, default=Language.ARABIC
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = DesignationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("focal point designation")
+        verbose_name_plural = _("focal point designations")
+        ordering = ["member_state__name_en", "role", "-start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_state", "body"], condition=Q(role="primary", end_date__isnull=True),
+                name="one_active_primary_per_state_and_body",
+                violation_error_message=_("This member state already has an active primary focal point for this "
+                                          "body: hand over from the current one instead."),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "member_state", "body"], condition=Q(end_date__isnull=True),
+                name="one_active_designation_per_user_state_body",
+                violation_error_message=_("This person already has an active designation for this state and body."),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="designation_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.member_state.iso_code} · {self.get_role_display()}"
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Designations are ended, never deleted."))
+
+    @property
+    def is_active(self):
+        return self.end_date is None
+
+
+class ReviewCycle(models.Model):
+    """One round of the regular review mechanism."""
+
+    class State(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        OPEN = "open", _("Open")
+        UNDER_REVIEW = "under_review", _("Under review")
+        CLOSED = "closed", _("Closed")
+
+    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="cycles", verbose_name=_("body"))
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=200)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    report_deadline = models.DateField(_("report deadline"), db_index=True)
+    review_meeting_date = models.DateField(_("review meeting date"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PLANNED, db_index=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("review cycle")
+        verbose_name_plural = _("review cycles")
+        ordering = ["-period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["body"], condition=Q(state="open"), name="one_open_cycle_per_body",
+                violation_error_message=_("Another cycle of this body is already open: close it first."),
+            ),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="cycle_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(report_deadline__gte=models.F("period_start")), name="cycle_deadline_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="closed") | Q(closed_at__isnull=False), name="cycle_closed_has_timestamp"
+            ),
+        ]
+
+    def __str__(self):
+        return localized(self, "name")
+
+    @property
+    def name(self):
+        return localized(self, "name")
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Review cycles are closed, never deleted."))
+
+
+class CycleSnapshot(models.Model):
+    """Status and progress of one implementation frozen when a cycle closed."""
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.PROTECT, related_name="snapshots")
+    implementation = models.ForeignKey(Implementation, on_delete=models.PROTECT, related_name="snapshots")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"))
+    reported_in_cycle = models.BooleanField(_("reported in this cycle"), default=False)
+
+    class Meta:
+        verbose_name = _("cycle snapshot")
+        verbose_name_plural = _("cycle snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "implementation"], name="one_snapshot_per_cycle_and_item"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="snapshot_progress_0_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.cycle} · {self.implementation_id} · {self.status} {self.progress}%"
+
+
+class ReviewOutcome(models.Model):
+    """What a review concluded about an item: the obstacle found, the solution agreed, who follows up."""
+
+    class ObstacleCategory(models.TextChoices):
+        LEGAL = "legal", _("Legal or policy framework")
+        RESOURCES = "resources", _("Resources or funding")
+        CAPACITY = "capacity", _("Technical capacity")
+        COORDINATION = "coordination", _("Coordination between agencies")
+        DATA = "data", _("Data or information")
+        SECURITY = "security", _("Security situation")
+        OTHER = "other", _("Other")
+
+    implementation = models.ForeignKey(
+        Implementation, on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("implementation")
+    )
+    cycle = models.ForeignKey(
+        ReviewCycle, on_delete=models.PROTECT, null=True, blank=True, related_name="outcomes",
+        verbose_name=_("review cycle"),
+    )
+    obstacle_category = models.CharField(_("obstacle category"), max_length=32, choices=ObstacleCategory.choices)
+    obstacle = models.TextField(_("obstacle found"), blank=True)
+    solution = models.TextField(_("solution agreed"), blank=True)
+    follow_up_by = models.CharField(_("who follows up"), max_length=255, blank=True)
+    follow_up_due = models.DateField(_("follow up by"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("review outcome")
+        verbose_name_plural = _("review outcomes")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.implementation} · {self.get_obstacle_category_display()}"
+
+    @property
+    def records_solution(self):
+        return bool(self.solution.strip())
+
+
+class Profile(models.Model):
+    """Per-user preferences that are not tied to a designation (every role has a language)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracker_profile", verbose_name=_("user")
+    )
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self):
+        return str(self.user)

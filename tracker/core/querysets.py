@@ -1,0 +1,274 @@
+"""Querysets: the one place where visibility and the stalled rules are computed, in the database.
+
+The stalled rules read precomputed, indexed columns of Implementation (`last_reported_at`,
+`last_report_cycle`, `unchanged_cycles`, `has_open_obstacle`) and a handful of per-body constants
+(thresholds, the open cycle) loaded once per query, so a scan over a million items is one indexed query.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+
+class StalledReason(models.TextChoices):
+    NO_RECENT_REPORT = "no_recent_report", _("No submitted report for too long")
+    MISSING_CYCLE_REPORT = "missing_cycle_report", _("Deadline passed without a report for this cycle")
+    UNCHANGED = "unchanged", _("No change over several closed cycles")
+    PAST_TARGET = "past_target", _("Target date has passed")
+    OPEN_OBSTACLE = "open_obstacle", _("Obstacle reported, no solution recorded")
+
+
+SETTLED = ["implemented", "not_applicable"]
+ANNOTATION_PREFIX = "stalled_"
+BODY = "recommendation__meeting__body_id"
+
+
+@dataclass
+class StalledContext:
+    """The constants the rules need: each body's thresholds and its open cycle, if its deadline passed.
+
+    Loaded once (two small queries) and then turned into plain SQL conditions on the precomputed,
+    indexed columns of Implementation, so the rules cost one scan whatever the number of items.
+    """
+
+    now: object
+    bodies: list = field(default_factory=list)
+    overdue_cycles: dict = field(default_factory=dict)  # body id -> open cycle whose deadline has passed
+
+    @classmethod
+    def load(cls, now=None):
+        from tracker.core.models import Body, ReviewCycle
+
+        now = now or timezone.now()
+        today = timezone.localdate(now)
+        bodies = list(Body.objects.only("id", "stale_after_days", "unchanged_cycles"))
+        overdue = ReviewCycle.objects.filter(state=ReviewCycle.State.OPEN, report_deadline__lt=today)
+        return cls(now=now, bodies=bodies, overdue_cycles={c.body_id: c for c in overdue})
+
+    @property
+    def today(self):
+        return timezone.localdate(self.now)
+
+    def body(self, body_id):
+        for body in self.bodies:
+            if body.pk == body_id:
+                return body
+        from tracker.core.models import Body
+
+        return Body()  # an unknown body gets the documented defaults
+
+    def _per_body(self, attribute, make):
+        """OR of `make(value)` per distinct threshold; the join to the body is skipped when all agree."""
+        groups = {}
+        for body in self.bodies:
+            groups.setdefault(getattr(body, attribute), []).append(body.pk)
+        if len(groups) == 1:
+            return make(next(iter(groups)))
+        condition = Q(pk__in=[])
+        for value, body_ids in groups.items():
+            condition |= Q(**{f"{BODY}__in": body_ids}) & make(value)
+        return condition
+
+    def stale_cutoff(self, days):
+        return self.now - timedelta(days=days)
+
+    def no_recent_report(self):
+        """Last submitted report (or, never reported, the item's creation) more than N days ago."""
+
+        def stale(days):
+            cutoff = self.stale_cutoff(days)
+            return Q(last_reported_at__lt=cutoff) | Q(last_reported_at__isnull=True, created_at__lt=cutoff)
+
+        return self._per_body("stale_after_days", stale)
+
+    def missing_cycle_report(self):
+        condition = Q(pk__in=[])
+        for body_id, cycle in self.overdue_cycles.items():
+            not_reported = Q(last_report_cycle__isnull=True) | ~Q(last_report_cycle=cycle.pk)
+            if len(self.bodies) == 1 and self.bodies[0].pk == body_id:
+                condition |= not_reported
+            else:
+                condition |= Q(**{BODY: body_id}) & not_reported
+        return condition
+
+    def unchanged(self):
+        return self._per_body("unchanged_cycles", lambda k: Q(unchanged_cycles__gte=k))
+
+    def past_target(self):
+        return Q(recommendation__target_date__lt=self.today)
+
+    def open_obstacle(self):
+        return Q(has_open_obstacle=True)
+
+    def conditions(self):
+        """Each reason with the condition under which it holds for an unsettled item."""
+        return {
+            StalledReason.NO_RECENT_REPORT: self.no_recent_report(),
+            StalledReason.MISSING_CYCLE_REPORT: self.missing_cycle_report(),
+            StalledReason.UNCHANGED: self.unchanged(),
+            StalledReason.PAST_TARGET: self.past_target(),
+            StalledReason.OPEN_OBSTACLE: self.open_obstacle(),
+        }
+
+    def any_condition(self):
+        condition = Q(pk__in=[])
+        for one in self.conditions().values():
+            condition |= one
+        return condition
+
+    # --- explanations ----------------------------------------------------------------------------
+
+    def explain(self, item, reason):
+        """One reason in words with its numbers, e.g. "No submitted report for 213 days (limit 180)".
+
+        `item` needs `recommendation.meeting` (select_related) for its body and target date.
+        """
+        reason = StalledReason(reason)
+        recommendation = item.recommendation
+        body = self.body(recommendation.meeting.body_id)
+        if reason == StalledReason.NO_RECENT_REPORT:
+            since = item.last_reported_at or item.created_at
+            days = (self.now - since).days if since else 0
+            if item.last_reported_at is None:
+                return ngettext(
+                    "Never reported, followed up for %(days)d day (limit %(limit)d)",
+                    "Never reported, followed up for %(days)d days (limit %(limit)d)", days,
+                ) % {"days": days, "limit": body.stale_after_days}
+            return ngettext(
+                "No submitted report for %(days)d day (limit %(limit)d)",
+                "No submitted report for %(days)d days (limit %(limit)d)", days,
+            ) % {"days": days, "limit": body.stale_after_days}
+        if reason == StalledReason.MISSING_CYCLE_REPORT:
+            cycle = self.overdue_cycles.get(body.pk)
+            if cycle is None:
+                return str(reason.label)
+            days = (self.today - cycle.report_deadline).days
+            return ngettext(
+                "No report for %(cycle)s, deadline %(deadline)s passed %(days)d day ago",
+                "No report for %(cycle)s, deadline %(deadline)s passed %(days)d days ago", days,
+            ) % {"cycle": cycle.name, "deadline": date_format(cycle.report_deadline), "days": days}
+        if reason == StalledReason.UNCHANGED:
+            return ngettext(
+                "Status and progress unchanged over %(count)d closed cycle (limit %(limit)d)",
+                "Status and progress unchanged over %(count)d closed cycles (limit %(limit)d)",
+                item.unchanged_cycles,
+            ) % {"count": item.unchanged_cycles, "limit": body.unchanged_cycles}
+        if reason == StalledReason.PAST_TARGET:
+            target = recommendation.target_date
+            days = (self.today - target).days if target else 0
+            return ngettext(
+                "Target date %(date)s passed %(days)d day ago",
+                "Target date %(date)s passed %(days)d days ago", days,
+            ) % {"date": date_format(target) if target else "", "days": days}
+        return gettext("Obstacle or support need reported; the review has recorded no solution")
+
+
+def _flag(condition):
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+#: What "followed up and not settled" means; the stalled flags are false outside it.
+FOLLOWED_UP = Q(applies=True, recommendation__is_archived=False) & ~Q(status__in=SETTLED)
+
+
+class ImplementationQuerySet(models.QuerySet):
+    def current(self):
+        """Items that are followed up: the state is still concerned and the recommendation not archived."""
+        return self.filter(applies=True, recommendation__is_archived=False)
+
+    def unsettled(self):
+        return self.exclude(status__in=SETTLED)
+
+    def visible_to(self, access):
+        """What a user or partner may see; `access` is a tracker.core.permissions.Access."""
+        if access.all_states:
+            return self
+        return self.filter(member_state_id__in=access.state_ids)
+
+    def with_stalled_reasons(self, context=None):
+        """Annotate `stalled_<reason>` booleans and `is_stalled` (all false for settled or no longer
+        followed-up items). The context is kept on the queryset for `explain_stalled`."""
+        context = context or StalledContext.load()
+        flags = {
+            f"{ANNOTATION_PREFIX}{reason.value}": _flag(FOLLOWED_UP & condition)
+            for reason, condition in context.conditions().items()
+        }
+        return self.annotate(**flags, is_stalled=_flag(FOLLOWED_UP & context.any_condition()))
+
+    def stalled(self, reason=None, context=None):
+        """Unsettled items for which the given reason (or any reason) holds."""
+        context = context or StalledContext.load()
+        if reason:
+            condition = context.conditions()[StalledReason(reason)]
+        else:
+            condition = context.any_condition()
+        return self.current().unsettled().filter(condition)
+
+    def count_by_reason(self, context=None):
+        """{reason: number of stalled items} in one aggregate query."""
+        context = context or StalledContext.load()
+        aggregates = {
+            reason.value: models.Count("pk", filter=condition) for reason, condition in context.conditions().items()
+        }
+        return self.current().unsettled().aggregate(**aggregates)
+
+
+def stalled_reasons_of(implementation, context=None):
+    """The reasons that hold for an implementation, as StalledReason members.
+
+    Read from the annotations of with_stalled_reasons() when present; otherwise computed by the same
+    query for this one item (so there is still a single implementation of the rules).
+    """
+    names = [f"{ANNOTATION_PREFIX}{reason.value}" for reason in StalledReason]
+    if not all(hasattr(implementation, name) for name in names):
+        flags = (
+            type(implementation).objects.filter(pk=implementation.pk)
+            .with_stalled_reasons(context).values(*names).first()
+        ) or {}
+        for name in names:
+            setattr(implementation, name, bool(flags.get(name)))
+    return [reason for reason in StalledReason if getattr(implementation, f"{ANNOTATION_PREFIX}{reason.value}")]
+
+
+def explain_stalled(implementation, context=None):
+    """[(reason, sentence with its numbers)] for every reason that holds, in the active language."""
+    context = context or StalledContext.load()
+    return [(reason, context.explain(implementation, reason)) for reason in stalled_reasons_of(implementation, context)]
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_archived=False)
+
+
+class ReportQuerySet(models.QuerySet):
+    def submitted(self):
+        return self.filter(state="submitted")
+
+    def drafts(self):
+        return self.filter(state="draft")
+
+
+class DesignationQuerySet(models.QuerySet):
+    def active(self, today=None):
+        """Designations in force: started and not ended. An ended designation loses access at once."""
+        today = today or timezone.localdate()
+        return self.filter(start_date__lte=today, end_date__isnull=True)
+
+
+__all__ = [
+    "DesignationQuerySet",
+    "ImplementationQuerySet",
+    "RecommendationQuerySet",
+    "ReportQuerySet",
+    "StalledContext",
+    "StalledReason",
+    "explain_stalled",
+    "stalled_reasons_of",
+]

@@ -1,0 +1,25 @@
+"""The three roles, as groups with permissions. Used by a data migration and by tests."""
+
+from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
+
+# The app labels of the tracker's own models: the core ("tracker") and the rooms that own models.
+TRACKER_APPS = ["tracker", "reminders", "api"]
+MANAGED_APPS = [*TRACKER_APPS, "auth", "django_celery_beat", "knox", "axes", "otp_totp", "otp_static"]
+
+
+def ensure_roles(apps):
+    """Create or refresh the groups: Secretariat (full), Reviewer (view only), Focal point (no admin)."""
+    from django.contrib.auth.management import create_permissions
+
+    for config in apps.get_app_configs():
+        config.models_module = True
+        create_permissions(config, verbosity=0, apps=apps)
+        config.models_module = None
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    managed = permission_model.objects.filter(content_type__app_label__in=MANAGED_APPS)
+    secretariat, _ = group_model.objects.get_or_create(name=SECRETARIAT_GROUP)
+    secretariat.permissions.set(managed.exclude(content_type__app_label="auth", codename__endswith="_permission"))
+    reviewer, _ = group_model.objects.get_or_create(name=REVIEWER_GROUP)
+    reviewer.permissions.set(managed.filter(codename__startswith="view_", content_type__app_label__in=TRACKER_APPS))
+    group_model.objects.get_or_create(name=FOCAL_POINT_GROUP)

@@ -1,0 +1,379 @@
+"""Operations that span models. Views, the admin, the API and tasks call these and nothing else, so the
+web form, the admin and the API cannot disagree.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tracker.core.models import (
+    SETTLED_STATUSES,
+    Evidence,
+    Implementation,
+    ProgressReport,
+    ReviewCycle,
+    ReviewOutcome,
+    Status,
+)
+
+
+class StaleVersion(Exception):
+    """The implementation changed after the form was opened; `current` is its state now."""
+
+    def __init__(self, current, latest_report):
+        super().__init__("The item changed after the form was opened.")
+        self.current = current
+        self.latest_report = latest_report
+
+
+@dataclass
+class ReportInput:
+    status: str
+    progress: int
+    narrative: str = ""
+    obstacles: str = ""
+    support_needed: str = ""
+
+
+def open_cycle_for(implementation):
+    body_id = implementation.recommendation.meeting.body_id
+    return ReviewCycle.objects.filter(body_id=body_id, state=ReviewCycle.State.OPEN).first()
+
+
+def check_transition(implementation, data):
+    """Refuse status changes that make no sense once work has been reported."""
+    reported_before = implementation.last_reported_at is not None
+    if reported_before and implementation.status != Status.NOT_STARTED and data.status == Status.NOT_STARTED:
+        raise ValidationError({"status": _("An item that has already started cannot go back to not started.")})
+
+
+def _lock(implementation_id, expected_version):
+    locked = Implementation.objects.select_for_update().get(pk=implementation_id)
+    if expected_version is not None and locked.version != expected_version:
+        latest = locked.reports.submitted().select_related("author").first()
+        raise StaleVersion(locked, latest)
+    return locked
+
+
+def _build_report(implementation, author, data, state):
+    report = ProgressReport(
+        implementation=implementation,
+        author=author,
+        state=state,
+        status=data.status,
+        progress=data.progress,
+        narrative=data.narrative.strip(),
+        obstacles=data.obstacles.strip(),
+        support_needed=data.support_needed.strip(),
+        based_on_version=implementation.version,
+        cycle=open_cycle_for(implementation),
+        # Set before validation: the constraint "submitted has a timestamp" is checked by full_clean.
+        submitted_at=timezone.now() if state == ProgressReport.State.SUBMITTED else None,
+    )
+    report.full_clean(exclude=["implementation", "author", "cycle"])
+    return report
+
+
+def _apply_report(implementation, report):
+    """Bring the implementation's durable state in line with a submitted report."""
+    implementation.status = report.status
+    implementation.progress = report.progress
+    implementation.last_reported_at = report.submitted_at
+    implementation.last_report_cycle_id = report.cycle_id
+    # The latest report tells whether an obstacle is still open; a review solution clears it too.
+    implementation.has_open_obstacle = report.mentions_obstacle and report.status not in SETTLED_STATUSES
+    implementation.version += 1
+    implementation.save()
+
+
+def attach_evidence(report, uploaded_files, author):
+    for uploaded in uploaded_files:
+        digest = hashlib.sha256()
+        for chunk in uploaded.chunks():
+            digest.update(chunk)
+        uploaded.seek(0)
+        Evidence.objects.create(
+            report=report, file=uploaded, original_name=uploaded.name[:255],
+            content_type=getattr(uploaded, "detected_type", "") or uploaded.content_type or "",
+            size=uploaded.size, sha256=digest.hexdigest(), uploaded_by=author,
+        )
+
+
+def ensure_may_report(access, implementation):
+    if not access.may_report_on(implementation):
+        raise PermissionDenied(_("You may not report on this item."))
+
+
+@transaction.atomic
+def submit_report(implementation, author, access, data, *, expected_version=None, files=(), draft=None):
+    """Record a submitted report and update the implementation in one transaction.
+
+    `expected_version` is the implementation version the author saw; if someone reported since,
+    StaleVersion is raised and nothing is saved. `draft`, if given, is the draft being submitted.
+    """
+    ensure_may_report(access, implementation)
+    locked = _lock(implementation.pk, expected_version)
+    check_transition(locked, data)
+    report = _build_report(locked, author, data, ProgressReport.State.SUBMITTED)
+    if draft is not None:
+        report.pk, report.created_at = draft.pk, draft.created_at
+    report.save()
+    attach_evidence(report, files, author)
+    _apply_report(locked, report)
+    return report
+
+
+@transaction.atomic
+def save_draft(implementation, author, access, data, *, draft=None, files=()):
+    """Save (or update) the author's draft. A draft changes nothing else and never counts as a report."""
+    ensure_may_report(access, implementation)
+    report = _build_report(implementation, author, data, ProgressReport.State.DRAFT)
+    if draft is not None:
+        if draft.is_submitted or draft.author_id != author.pk:
+            raise ValidationError(_("Only your own draft can be changed."))
+        report.pk, report.created_at = draft.pk, draft.created_at
+    report.save()
+    attach_evidence(report, files, author)
+    return report
+
+
+@transaction.atomic
+def record_outcome(implementation, recorded_by, access, **fields):
+    """Record what the review concluded; a recorded solution clears the open-obstacle reason."""
+    if not access.can_manage:
+        raise PermissionDenied(_("Only the secretariat records review outcomes."))
+    if "cycle" not in fields and "cycle_id" not in fields:
+        fields["cycle"] = current_cycle_of(implementation.recommendation.meeting.body_id)
+    outcome = ReviewOutcome(implementation=implementation, recorded_by=recorded_by, **fields)
+    outcome.full_clean(exclude=["implementation", "recorded_by"])
+    outcome.save()
+    apply_outcome(outcome)
+    return outcome
+
+
+def apply_outcome(outcome):
+    """A recorded solution clears the implementation's open-obstacle reason."""
+    if outcome.records_solution:
+        Implementation.objects.filter(pk=outcome.implementation_id).update(
+            has_open_obstacle=False, updated_at=timezone.now()
+        )
+
+
+def current_cycle_of(body_id):
+    """The cycle a review is about: the open one, else the one under review, else None."""
+    cycles = ReviewCycle.objects.filter(
+        body_id=body_id, state__in=[ReviewCycle.State.OPEN, ReviewCycle.State.UNDER_REVIEW]
+    )
+    return min(cycles, key=lambda c: c.state != ReviewCycle.State.OPEN, default=None)
+
+
+# --- Review cycles -------------------------------------------------------------------------------
+
+CYCLE_MOVES = {
+    ReviewCycle.State.PLANNED: {ReviewCycle.State.OPEN},
+    ReviewCycle.State.OPEN: {ReviewCycle.State.UNDER_REVIEW},
+    ReviewCycle.State.UNDER_REVIEW: {ReviewCycle.State.CLOSED, ReviewCycle.State.OPEN},
+    ReviewCycle.State.CLOSED: set(),
+}
+
+
+def check_cycle_move(cycle, target):
+    """Refuse a move that the cycle's life (planned → open → under review → closed) does not allow."""
+    if target not in ReviewCycle.State.values:
+        raise ValidationError(_("Unknown cycle state: %(target)s.") % {"target": target})
+    allowed = CYCLE_MOVES[cycle.state]
+    if target not in allowed:
+        if allowed:
+            hint = _("From %(current)s it can only become: %(allowed)s.") % {
+                "current": cycle.get_state_display(),
+                "allowed": ", ".join(str(ReviewCycle.State(s).label) for s in sorted(allowed)),
+            }
+        else:
+            hint = _("A closed cycle stays closed.")
+        raise ValidationError(
+            _("A cycle that is %(current)s cannot become %(target)s.")
+            % {"current": cycle.get_state_display(), "target": ReviewCycle.State(target).label}
+            + " " + hint
+        )
+    if target == ReviewCycle.State.OPEN:
+        other = ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.OPEN).exclude(pk=cycle.pk)
+        if other.exists():
+            raise ValidationError(_("Another cycle of this body is already open: close it first."))
+
+
+@transaction.atomic
+def move_cycle(cycle, target):
+    """Move a cycle along planned → open → under review → closed; closing freezes a snapshot."""
+    cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
+    check_cycle_move(cycle, target)
+    now = timezone.now()
+    cycle.state = target
+    if target == ReviewCycle.State.OPEN and cycle.opened_at is None:
+        cycle.opened_at = now
+    if target == ReviewCycle.State.CLOSED:
+        cycle.closed_at = now
+        freeze_snapshot(cycle)
+    cycle.save()
+    return cycle
+
+
+def previous_closed_cycle(cycle):
+    """The body's cycle closed last before this one (or None)."""
+    closed = ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.CLOSED).exclude(pk=cycle.pk)
+    if cycle.closed_at is not None:
+        closed = closed.filter(closed_at__lte=cycle.closed_at)
+    return closed.order_by("-closed_at", "-pk").first()
+
+
+def _same_as_before(previous):
+    """True where status and progress equal the previous snapshot (an item new since then is compared
+    with its initial state, not started at 0%)."""
+    initial = Q(status=Status.NOT_STARTED, progress=0)
+    if previous is None:
+        return initial
+    from tracker.core.models import CycleSnapshot
+
+    snapshots = CycleSnapshot.objects.filter(cycle=previous, implementation=OuterRef("pk"))
+    return Exists(snapshots.filter(status=OuterRef("status"), progress=OuterRef("progress"))) | (
+        ~Exists(snapshots) & initial
+    )
+
+
+def _update_streaks_postgresql(items, previous):
+    """The same streak update as the portable one, as a hash join against the previous snapshot,
+    touching only rows whose streak changes (a million correlated probes took about a minute)."""
+    from tracker.core.models import CycleSnapshot
+
+    selected, params = items.values("id", "status", "progress").query.sql_with_params()
+    snapshot = connection.ops.quote_name(CycleSnapshot._meta.db_table)
+    table = connection.ops.quote_name(Implementation._meta.db_table)
+    sql = f"""
+        UPDATE {table} AS target
+        SET unchanged_cycles = CASE WHEN x.same THEN target.unchanged_cycles + 1 ELSE 0 END
+        FROM (
+            SELECT cur.id, (cur.status = COALESCE(s.status, %s) AND cur.progress = COALESCE(s.progress, 0)) AS same
+            FROM ({selected}) AS cur
+            LEFT JOIN {snapshot} AS s ON s.implementation_id = cur.id AND s.cycle_id = %s
+        ) AS x
+        WHERE x.id = target.id AND (x.same OR target.unchanged_cycles <> 0)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.NOT_STARTED, *params, previous.pk if previous else None])
+
+
+def freeze_snapshot(cycle, batch_size=None):
+    """Snapshot every current implementation of the cycle's body and update its unchanged-cycles streak.
+
+    Two set-based statements (an UPDATE and an INSERT ... SELECT), so closing a cycle over a million
+    items stays inside the database instead of moving every row through Python.
+    """
+    from tracker.core.models import CycleSnapshot
+
+    items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).order_by()
+    previous = previous_closed_cycle(cycle)
+    if connection.vendor == "postgresql":
+        _update_streaks_postgresql(items, previous)
+    else:
+        items.update(unchanged_cycles=Case(
+            When(_same_as_before(previous), then=F("unchanged_cycles") + 1), default=Value(0),
+        ))
+    rows = items.annotate(
+        snapshot_cycle=Value(cycle.pk, output_field=IntegerField()),
+        snapshot_reported=Case(When(last_report_cycle=cycle.pk, then=Value(True)), default=Value(False)),
+    ).values("id", "status", "progress", "snapshot_cycle", "snapshot_reported")
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(CycleSnapshot._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (implementation_id, status, progress, cycle_id, reported_in_cycle) "
+            f"{select} ON CONFLICT DO NOTHING",
+            params,
+        )
+
+
+# --- Focal point designations --------------------------------------------------------------------
+
+
+@dataclass
+class NewFocalPoint:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language: str = "ar"
+    phone: str = ""
+
+
+def _focal_point_user(person):
+    """The existing account with this e-mail, or a new one without a usable password."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from tracker.core.permissions import FOCAL_POINT_GROUP
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(email__iexact=person.email).first()
+    if user is None:
+        username = person.username or person.email.split("@")[0]
+        if user_model.objects.filter(username=username).exists():
+            raise ValidationError({"username": _("This username is taken: choose another one.")})
+        user = user_model(username=username, email=person.email, first_name=person.first_name,
+                          last_name=person.last_name)
+        user.set_unusable_password()
+        user.save()
+    user.groups.add(Group.objects.get_or_create(name=FOCAL_POINT_GROUP)[0])
+    return user
+
+
+@transaction.atomic
+def designate_focal_point(member_state, body, role, person, *, start_date=None, replacing=None):
+    """Designate a focal point; with `replacing`, hand over: the old designation ends today, history is kept.
+
+    The new focal point receives an e-mail with a link to set a password (sent after commit).
+    """
+    from tracker.core.models import FocalPointDesignation
+
+    today = timezone.localdate()
+    if replacing is not None:
+        ending = FocalPointDesignation.objects.select_for_update().get(pk=replacing.pk)
+        if ending.end_date is None:
+            ending.end_date = today
+            ending.save(update_fields=["end_date"])  # through save(), so the handover enters the history
+    user = _focal_point_user(person)
+    designation = FocalPointDesignation(
+        user=user, member_state=member_state, body=body, role=role, start_date=start_date or today,
+        preferred_language=person.language, phone=person.phone,
+    )
+    designation.full_clean(validate_constraints=True)
+    designation.save()
+    transaction.on_commit(lambda: send_welcome(designation.pk))
+    return designation
+
+
+def send_welcome(designation_id):
+    """E-mail a new focal point a link to set their password, in their language."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+    from django.utils.translation import override
+
+    from tracker.core.models import FocalPointDesignation
+
+    designation = FocalPointDesignation.objects.select_related("user", "member_state", "body").get(pk=designation_id)
+    user = designation.user
+    path = reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)),
+                                                   default_token_generator.make_token(user)])
+    with override(designation.preferred_language):
+        context = {"designation": designation, "user": user, "link": settings.SITE_URL + path}
+        subject = _("You are designated as a national focal point")
+        body = render_to_string("emails/welcome_focal_point.txt", context)
+    send_mail(str(subject), body, None, [user.email])

@@ -1,0 +1,25 @@
+"""Keep one implementation per recommendation and applicable state, however a recommendation is saved."""
+
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+from tracker.core.models import Body, Recommendation
+
+
+@receiver(post_save, sender=Recommendation)
+def create_implementations(sender, instance, raw=False, **kwargs):
+    if not raw:
+        instance.sync_implementations()
+
+
+@receiver(m2m_changed, sender=Recommendation.applies_to.through)
+def resync_implementations(sender, instance, action, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Recommendation):
+        instance.sync_implementations()
+
+
+@receiver(m2m_changed, sender=Body.member_states.through)
+def resync_body_recommendations(sender, instance, action, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Body):
+        for recommendation in Recommendation.objects.filter(meeting__body=instance, applies_to__isnull=True):
+            recommendation.sync_implementations()

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from tracker.focal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("items/<int:pk>/", views.item_page, name="item"),
+    path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
+]

@@ -1,0 +1,143 @@
+"""Focal point pages. Thin: permissions from tracker.core.permissions, rules from models and services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tracker.core import services
+from tracker.focal.dashboard import open_cycles, state_overview, states_overview
+from tracker.focal.forms import ReportForm
+from tracker.core.models import Evidence, Implementation, MemberState, ProgressReport, ThematicArea
+from tracker.core.permissions import request_access
+from tracker.core.querysets import StalledContext, explain_stalled
+
+
+@login_required
+def home(request):
+    access = request_access(request)
+    if access.all_states and not request.GET.get("state"):
+        return render(request, "focal/states.html", {"states": states_overview(access)})
+    state_ids = _chosen_states(request, access)
+    if not state_ids:
+        return render(request, "focal/no_designation.html", status=403)
+    theme = request.GET.get("theme") or None
+    groups, cycles = state_overview(access, state_ids, theme)
+    states = MemberState.objects.filter(pk__in=state_ids)
+    return render(request, "focal/my_state.html", {
+        "groups": groups, "cycles": list(cycles.values()), "states": states, "theme": theme,
+        "themes": ThematicArea.objects.all(), "today": timezone.localdate(),
+    })
+
+
+def _chosen_states(request, access):
+    if access.all_states:
+        state = get_object_or_404(MemberState, iso_code=request.GET["state"].upper()[:2])
+        return [state.pk]
+    return sorted(access.state_ids)
+
+
+def _visible_item(request, pk):
+    """The item if the caller may see it; 404 otherwise, so other states' items are not even confirmed."""
+    access = request_access(request)
+    items = Implementation.objects.current().visible_to(access).select_related(
+        "recommendation__meeting__body", "member_state"
+    )
+    return get_object_or_404(items, pk=pk), access
+
+
+def _timeline(item, user):
+    mine_or_submitted = Q(state=ProgressReport.State.SUBMITTED) | Q(state=ProgressReport.State.DRAFT, author=user)
+    reports = (
+        item.reports.filter(mine_or_submitted, is_archived=False)
+        .select_related("author", "cycle").prefetch_related("evidence")
+    )
+    outcomes = item.outcomes.select_related("recorded_by", "cycle")
+    entries = [("report", r.submitted_at or r.updated_at, r) for r in reports]
+    entries += [("outcome", o.created_at, o) for o in outcomes]
+    return sorted(entries, key=lambda e: e[1], reverse=True)
+
+
+def _initial(item, draft):
+    source = draft or item
+    initial = {"status": source.status, "progress": source.progress, "version": item.version}
+    if draft:
+        initial |= {"narrative": draft.narrative, "obstacles": draft.obstacles, "support_needed": draft.support_needed}
+    return initial
+
+
+def _own_draft(item, user):
+    return item.reports.filter(state=ProgressReport.State.DRAFT, author=user).order_by("-updated_at").first()
+
+
+@login_required
+def item_page(request, pk):
+    item, access = _visible_item(request, pk)
+    draft = _own_draft(item, request.user)
+    if request.method == "POST":
+        if not access.may_report_on(item):
+            raise PermissionDenied
+        form = ReportForm(request.POST, request.FILES)
+        result = _save(request, form, item, access, draft)
+        if result:
+            return result
+    else:
+        form = ReportForm(initial=_initial(item, draft))
+    return _render_item(request, item, access, form, draft)
+
+
+def _render_item(request, item, access, form, draft, conflict=None, status=200):
+    context = StalledContext.load()
+    annotated = Implementation.objects.filter(pk=item.pk).with_stalled_reasons(context).select_related(
+        "recommendation__meeting__body").get()
+    cycle = open_cycles().get(item.recommendation.meeting.body_id)
+    return render(request, "focal/item.html", {
+        "item": item, "form": form, "draft": draft, "conflict": conflict,
+        "can_report": access.may_report_on(item), "timeline": _timeline(item, request.user),
+        "reasons": [text for _, text in explain_stalled(annotated, context)], "cycle": cycle,
+        "due": item.due_state(cycle, timezone.localdate()),
+        "themes": item.recommendation.themes.all(),
+    }, status=status)
+
+
+def _save(request, form, item, access, draft):
+    """Submit or save a draft; on any refusal return None so the form comes back with what was typed."""
+    if not form.is_valid():
+        return None
+    submit = request.POST.get("action") == "submit"
+    try:
+        if submit:
+            services.submit_report(item, request.user, access, form.to_input(),
+                                   expected_version=form.cleaned_data["version"],
+                                   files=form.cleaned_data["evidence"], draft=draft)
+        else:
+            services.save_draft(item, request.user, access, form.to_input(), draft=draft,
+                                files=form.cleaned_data["evidence"])
+    except services.StaleVersion as stale:
+        messages.error(request, _("Someone reported on this item after you opened the form. Your text is "
+                                  "below: compare it with the newer report, then submit again."))
+        form.data = form.data.copy()
+        form.data["version"] = stale.current.version
+        return _render_item(request, item, access, form, draft, conflict=stale.latest_report, status=409)
+    except ValidationError as error:
+        form.add_validation_error(error)
+        return None
+    messages.success(request, _("Report submitted.") if submit else _("Draft saved."))
+    return redirect("item", pk=item.pk)
+
+
+@login_required
+def evidence_download(request, pk):
+    evidence = get_object_or_404(Evidence.objects.select_related("report"), pk=pk)
+    report = evidence.report
+    _visible_item(request, report.implementation_id)
+    if not report.is_submitted and report.author_id != request.user.pk:
+        raise Http404
+    response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
+                            content_type=evidence.content_type or "application/octet-stream")
+    response["Cache-Control"] = "private, no-store"
+    return response
