@@ -2,16 +2,16 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cksum < requirements-dev.lock | cut -d' ' -f1)
 # Local runs: DEBUG on, SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
 LOCAL_ENV := DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH
 TEST_ENV := DEBUG=true EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: install run test lint check migrations messages bench-review bench-reminders bench-api clean
+.PHONY: install run test test-fast lint typecheck imports check migrations messages bench-review bench-reminders bench-api clean
 
-$(STAMP): requirements.lock
+$(STAMP): requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -29,32 +29,46 @@ run: install
 test: install
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The tests that need no browser, Celery worker, PostgreSQL or Redis: the quick loop while editing.
+test-fast: install
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not browser and not celery_worker and not postgres and not redis" $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
+
+typecheck: install
+	DEBUG=true $(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
 
 migrations: install
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Updates locale/ar/LC_MESSAGES/django.po from the source, fails on an untranslated or fuzzy entry (translate it in
+# the .po, then run this again), and compiles the .mo.
 messages: install
-	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --ignore=.venv --ignore=var --ignore=tests
-	$(BIN)/python locale/tools/build_po.py core
-	rm -rf locale/ar
+	DEBUG=true $(BIN)/python manage.py makemessages -l ar --no-location --no-obsolete \
+	  --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=node_modules
+	DEBUG=true VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest tests/core/test_catalogue.py -q -p no:cacheprovider \
+	  -k "not compiled"
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
 
 # REST API throughput vs a raw psycopg endpoint on PostgreSQL (creates the database if missing).
 BENCH_API_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wt_api_bench
 bench-api: install
 	DEBUG=true DATABASE_URL=$(BENCH_API_DATABASE_URL) PATH=$(CURDIR)/$(BIN):$$PATH \
-	  $(BIN)/python manage.py bench_api $(BENCH_ARGS)
+	  $(BIN)/python -m bench api $(BENCH_ARGS)
 
 # The review view at 1,000,000 implementations (generates the large synthetic set first if it is missing).
 bench-review: install
 	@case "$${DATABASE_URL:-}" in postgres://*|postgresql://*|pgsql://*) ;; \
 	  *) echo "bench-review needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name (a scratch database)."; exit 2;; esac
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput -v 0
-	$(LOCAL_ENV) $(BIN)/python manage.py bench_review --generate
+	$(LOCAL_ENV) $(BIN)/python -m bench review --generate
 
 bench-reminders: install
-	DEBUG=true VAR_DIR=$(CURDIR)/var/bench LOG_LEVEL=WARNING $(BIN)/python manage.py bench_reminders
+	DEBUG=true VAR_DIR=$(CURDIR)/var/bench LOG_LEVEL=WARNING $(BIN)/python -m bench reminders $(BENCH_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache

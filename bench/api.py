@@ -1,4 +1,4 @@
-"""python manage.py bench_api: see tracker/api/bench.py (run by `make bench-api`)."""
+"""python -m bench api: see bench/api_servers.py (run by `make bench-api`)."""
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from bench import synthetic
 from tracker.core.models import Body, Implementation
 from tracker.core.permissions import SECRETARIAT_GROUP
 from tracker.core.querysets import StalledContext
@@ -69,15 +70,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, generate, runs, **options):
         if connection.vendor != "postgresql":
-            raise CommandError("bench_review needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name.")
+            raise CommandError("bench review needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name.")
         size = self.estimated_items()
         if size < LARGE * 0.95 and generate:
             self.stdout.write(f"About {size:,} implementations: generating the large synthetic set (minutes)...")
-            call_command("generate_synthetic_data", size="large", replace=True, stdout=self.stdout)
+            call_command(synthetic.Command(), size="large", replace=True, stdout=self.stdout)
             size = self.estimated_items()
         elif size < LARGE * 0.95:
             self.stderr.write(f"Only about {size:,} implementations: the figures below are not at 1,000,000. "
-                              "Run `manage.py generate_synthetic_data --size large` first.")
+                              "Run `python -m bench synthetic --size large` first.")
         body = Body.objects.get(code="aimc") if Body.objects.filter(code="aimc").exists() else Body.objects.first()
         items = Implementation.objects.filter(recommendation__meeting__body=body).count()
         reports = self.estimated("tracker_progressreport")

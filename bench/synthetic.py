@@ -40,7 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, size, replace, seed, **options):
         if connection.vendor != "postgresql":
             raise CommandError(
-                "generate_synthetic_data needs PostgreSQL (it writes with COPY): "
+                "bench synthetic needs PostgreSQL (it writes with COPY): "
                 "set DATABASE_URL=postgres://user@host:5432/name."
             )
         started = time.monotonic()

@@ -41,7 +41,7 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
 
 INSTALLED_APPS = [
-    "tracker.admin_apps.TrackerAdminConfig",
+    "tracker.secretariat.apps.TrackerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,7 +61,14 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_celery_beat",
-    "tracker",
+    # The core (label "tracker": the domain model, rules, permissions, services) and the rooms, one per
+    # face of the system; each room imports the core and nothing of another room (docs/architecture.md).
+    "tracker.core",
+    "tracker.focal",
+    "tracker.review",
+    "tracker.reminders",
+    "tracker.api",
+    "tracker.secretariat",
 ]
 
 MIDDLEWARE = [
@@ -73,7 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "tracker.middleware.UserLanguageMiddleware",
+    "tracker.core.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -99,12 +106,12 @@ TEMPLATES = [
         },
     },
     {
-        # The reminder e-mails, rendered thousands of times a run (tracker/jinja2_env.py says why).
+        # The reminder e-mails, rendered thousands of times a run (tracker/reminders/jinja2_env.py says why).
         "NAME": "emails",
         "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "DIRS": [BASE_DIR / "templates" / "reminders"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "tracker.jinja2_env.environment"},
+        "OPTIONS": {"environment": "tracker.reminders.jinja2_env.environment"},
     },
 ]
 
@@ -140,7 +147,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Authentication -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "tracker.auth.UsernameOrEmailBackend",
+    "tracker.core.auth.UsernameOrEmailBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -167,8 +174,10 @@ OTP_REQUIRED_FOR_SECRETARIAT = env_bool("OTP_REQUIRED_FOR_SECRETARIAT", False)
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
-# One catalogue per feature (locale/<feature>/ar/LC_MESSAGES/django.po); Django merges them.
-LOCALE_PATHS = sorted(path for path in (BASE_DIR / "locale").glob("*") if (path / "ar").is_dir())
+# One Arabic catalogue, locale/ar/LC_MESSAGES/django.po: `make messages` updates it, translators edit it.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Arabic dates and times read day month year, on a 24-hour clock (project/formats/ar/formats.py).
+FORMAT_MODULE_PATH = ["project.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Riyadh")
@@ -287,7 +296,7 @@ REMINDER_JOURNAL_URL = (
 
 # --- Import and export (admin) ------------------------------------------------------------------
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel
-from tracker import export_formats  # noqa: E402  (no models: safe to import while settings load)
+from tracker.secretariat import export_formats  # noqa: E402  (no models: safe to import while settings load)
 
 # Our subclasses escape = + - @ tab CR by prefixing an apostrophe, keeping the data.
 EXPORT_FORMATS = [export_formats.CSV, export_formats.XLSX, export_formats.TSV, export_formats.JSON]

@@ -1,16 +1,26 @@
-from django.contrib import admin
-from django.urls import include, path
-from django.views.i18n import JavaScriptCatalog
+"""The house's front door: the core's shared views, then one include per room (docs/architecture.md)."""
 
-from tracker.health import health
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+
+from tracker.core.health import health
+from tracker.core.views import switch_language
+
+
+def moved_admin(app_label):
+    return RedirectView.as_view(url=f"/admin/{app_label}/%(model)s/%(rest)s", permanent=True, query_string=True)
+
 
 urlpatterns = [
     path("health/", health, name="health"),
-    path("i18n/", include("django.conf.urls.i18n")),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("language/", switch_language, name="switch_language"),
+    # Bookmarks from before reminders and API partners moved to their rooms' apps keep working.
+    re_path(r"^admin/tracker/(?P<model>reminder)/(?P<rest>.*)$", moved_admin("reminders")),
+    re_path(r"^admin/tracker/(?P<model>partnersystem|apitoken)/(?P<rest>.*)$", moved_admin("api")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("review/", include("tracker.review.urls")),
     path("api/", include("tracker.api.urls")),
-    path("", include("tracker.urls")),
+    path("", include("tracker.focal.urls")),
 ]

@@ -6,17 +6,34 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from tests.services import require_chromium
-from tracker.dataload import load_fixture
-from tracker.models import Body, FocalPointDesignation, MemberState, Recommendation
-from tracker.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
-from tracker.roles import ensure_roles
+from tests.support.services import require_chromium
+from tracker.core.dataload import load_fixture
+from tracker.core.models import Body, FocalPointDesignation, MemberState, Recommendation
+from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
+from tracker.core.roles import ensure_roles
+
+# The phone-sized Chromium page fixture of the browser tests.
+pytest_plugins = ["tests.support.browser"]
 
 PASSWORD = "a-strong-test-password-2021"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def pytest_configure(config):
+    """Hash test passwords with a fast hasher (Django's advice for test suites): PBKDF2's million rounds
+    cost a third of a second per account, and most tests create several."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the default language: a request in Arabic leaves Arabic active in this thread."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +105,15 @@ def secretariat_officer(reference):
 @pytest.fixture
 def reviewer(reference):
     return make_user("unhcr-reviewer", REVIEWER_GROUP, is_staff=True, first_name="Samir")
+
+
+# A test that needs a browser or a service through one of these fixtures carries that service's marker, so
+# `make test-fast` (-m "not browser and not celery_worker and not postgres and not redis") leaves it out.
+FIXTURE_MARKERS = {"chromium": "browser", "live_server": "browser", "journal_url": "redis", "api_server": "postgres"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)

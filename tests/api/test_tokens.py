@@ -46,13 +46,13 @@ def test_it_marks_a_partner_secretariat_level(reference):
 
 
 def test_it_issues_and_revokes_tokens_in_the_admin(reference, admin_client):
-    admin_client.post("/admin/tracker/partnersystem/add/", {
+    admin_client.post("/admin/api/partnersystem/add/", {
         "code": "iom", "name": "IOM", "contact_email": "", "notes": "", "is_active": "on",
         "tokens-TOTAL_FORMS": "0", "tokens-INITIAL_FORMS": "0",
     })
     partner = PartnerSystem.objects.get(code="iom")
     egypt = MemberState.objects.get(iso_code="EG")
-    response = admin_client.post("/admin/tracker/apitoken/add/", {
+    response = admin_client.post("/admin/api/apitoken/add/", {
         "partner": partner.pk, "label": "sync", "scope": "read", "states": [egypt.pk], "expires_in_days": "90",
     }, follow=True)
     [raw] = [found for m in response.context["messages"] for found in re.findall(r"[0-9a-f]{64}", str(m))]
@@ -60,7 +60,7 @@ def test_it_issues_and_revokes_tokens_in_the_admin(reference, admin_client):
     assert client.get(f"/api/v1/member-states/{egypt.pk}/").status_code == 200
     token = ApiToken.objects.get()
     assert token.state_ids == [egypt.pk]
-    admin_client.post("/admin/tracker/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    admin_client.post("/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
     token.refresh_from_db()
     assert token.revoked_at and token.auth_token is None
     assert client.get("/api/v1/member-states/").status_code == 401

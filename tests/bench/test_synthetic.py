@@ -5,13 +5,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from tests.support.services import require_postgres
+from bench import synthetic
 from bench.review import HAND_WRITTEN
+from tests.support.services import require_postgres
 from tracker.core.models import Body, Implementation, Meeting, ProgressReport
 from tracker.core.querysets import StalledContext
 
 
-@pytest.mark.parametrize("command", [["generate_synthetic_data", "--size", "tiny"], ["bench_review"]])
+@pytest.mark.parametrize("command", [["synthetic", "--size", "tiny"], ["review"]])
 def test_it_refuses_to_run_on_sqlite_with_a_clear_message(tmp_path, command):
     """Run as a newcomer would, on the default SQLite database, whatever database the tests use."""
     import os
@@ -21,23 +22,24 @@ def test_it_refuses_to_run_on_sqlite_with_a_clear_message(tmp_path, command):
     from tests.support.services import ROOT
 
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bench", *command], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode != 0
     assert "needs PostgreSQL" in result.stderr
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_generates_labelled_data_that_our_rules_and_plain_sql_count_alike():
     require_postgres()
-    call_command("generate_synthetic_data", size="tiny")
+    call_command(synthetic.Command(), size="tiny")
     assert Meeting.objects.filter(code__startswith="synthetic-").count() == 40
     items = Implementation.objects.filter(recommendation__is_sample=True)
     assert items.count() == 50 * 22
     assert ProgressReport.objects.submitted().count() > 2 * items.count()
     with pytest.raises(CommandError, match="--replace"):
-        call_command("generate_synthetic_data", size="tiny")
-    call_command("generate_synthetic_data", size="tiny", replace=True)
+        call_command(synthetic.Command(), size="tiny")
+    call_command(synthetic.Command(), size="tiny", replace=True)
     assert items.count() == 50 * 22
     body = Body.objects.get(code="aimc")
     now = timezone.now()

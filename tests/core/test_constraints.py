@@ -14,7 +14,6 @@ from tracker.core.models import (
     MemberState,
     ProgressReport,
     Recommendation,
-    Reminder,
     ReviewCycle,
 )
 
@@ -116,12 +115,6 @@ def test_it_refuses_two_snapshots_of_one_item_in_one_cycle(reference):
     closed.save()
     CycleSnapshot.objects.create(cycle=closed, implementation=egypt_item(), status="not_started", progress=0)
     save_refused(CycleSnapshot(cycle=closed, implementation=egypt_item(), status="in_progress", progress=5))
-
-
-def test_it_refuses_a_second_reminder_with_the_same_key(reference, egypt_focal_point):
-    key = {"recipient": egypt_focal_point, "body": reference, "kind": "overdue", "stage": "1", "scope": "cycle-1"}
-    Reminder.objects.create(**key)
-    save_refused(Reminder(**key))
 
 
 def test_it_refuses_a_lowercase_iso_code(db):

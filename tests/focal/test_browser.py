@@ -3,9 +3,9 @@
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.support.browser import screenshot, sign_in
 from tests.conftest import PASSWORD
 from tests.focal.helpers import PDF_BYTES, item_of
+from tests.support.browser import screenshot, sign_in
 from tracker.core import services
 from tracker.core.permissions import access_for
 

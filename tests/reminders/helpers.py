@@ -6,7 +6,6 @@ import zoneinfo
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.core import mail
 from django.utils import timezone
 
 from tracker.core import services
@@ -44,11 +43,6 @@ def report_everything(user):
 def save_a_draft(user):
     item = items_of(user)[0]
     services.save_draft(item, user, access_for(user), services.ReportInput(status="in_progress", progress=10))
-
-
-def outbox_summary():
-    """{(recipient username part, subject kind marker, copied?)} of the e-mails in the outbox."""
-    return sorted((m.to[0].split("@")[0], bool(m.cc)) for m in mail.outbox)
 
 
 @contextmanager

@@ -8,9 +8,9 @@ from django.core import mail
 
 from tests.conftest import designate, make_user
 from tests.reminders.helpers import DEADLINE, items_of, local, open_cycle, save_a_draft
-from tracker.reminders.models import Reminder
 from tracker.core.permissions import FOCAL_POINT_GROUP
 from tracker.reminders import policy, sending
+from tracker.reminders.models import Reminder
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from tests.conftest import designate, make_user
 from tests.reminders.helpers import DEADLINE, local, open_cycle
 from tests.support.services import free_port, redis_server
-from tracker.reminders.models import Reminder
 from tracker.core.permissions import FOCAL_POINT_GROUP
 from tracker.reminders import journal, policy, sending
+from tracker.reminders.models import Reminder
 
 pytestmark = pytest.mark.django_db
 State = Reminder.State

@@ -9,8 +9,8 @@ from django.core import mail
 from tests.reminders.helpers import DEADLINE, local, open_cycle, report_everything, save_a_draft
 from tracker.core import services
 from tracker.core.models import FocalPointDesignation, ReviewCycle
-from tracker.reminders.models import Reminder
 from tracker.reminders import policy, sending
+from tracker.reminders.models import Reminder
 
 pytestmark = pytest.mark.django_db
 State = Reminder.State

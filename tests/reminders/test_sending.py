@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from tests.conftest import designate, make_user
-from tests.support.mail_backends import PERMANENT, TEMPORARY, FlakyBackend, SlowBackend
 from tests.reminders.helpers import DEADLINE, broker_at, local, open_cycle
-from tracker.reminders.models import Reminder
+from tests.support.mail_backends import PERMANENT, TEMPORARY, FlakyBackend, SlowBackend
 from tracker.core.permissions import FOCAL_POINT_GROUP
 from tracker.reminders import policy, sending
 from tracker.reminders.enqueue import publish
+from tracker.reminders.models import Reminder
 from tracker.reminders.tasks import send_due_reminders
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +114,7 @@ def test_it_hands_back_unsent_rows_before_its_lease_runs_out(due_reminder, refer
 
 def test_it_shows_the_reminder_log_with_its_filters(client, due_reminder, admin_user):
     client.force_login(admin_user)
-    url = reverse("admin:tracker_reminder_changelist")
+    url = reverse("admin:reminders_reminder_changelist")
     for query in ["", "?state__exact=pending", f"?cycle__id__exact={due_reminder.cycle_id}",
                   "?kind__exact=before_deadline", f"?member_state__id__exact={due_reminder.member_state_id}"]:
         response = client.get(url + query)
@@ -125,7 +125,7 @@ def test_it_shows_the_reminder_log_with_its_filters(client, due_reminder, admin_
 def test_it_resends_a_failed_reminder_from_the_admin(client, due_reminder, admin_user):
     Reminder.objects.update(state=State.FAILED, attempts=5, last_error="SMTP 451")
     client.force_login(admin_user)
-    url = reverse("admin:tracker_reminder_changelist")
+    url = reverse("admin:reminders_reminder_changelist")
     response = client.post(url, {"action": "resend", "_selected_action": [due_reminder.pk]}, follow=True)
     assert response.status_code == 200
     due_reminder.refresh_from_db()
@@ -137,7 +137,7 @@ def test_it_resends_a_failed_reminder_from_the_admin(client, due_reminder, admin
 def test_it_computes_due_reminders_from_the_admin_without_a_selection(client, reference, egypt_focal_point,
                                                                        admin_user):
     open_cycle(reference)
-    url = reverse("admin:tracker_reminder_changelist")
+    url = reverse("admin:reminders_reminder_changelist")
     with time_machine.travel(local(DAY), tick=True):
         client.force_login(admin_user)  # inside the travel: the session would have expired otherwise
         response = client.post(url, {"action": "send_due_now"}, follow=True)
@@ -179,7 +179,7 @@ def test_it_lists_the_reminder_log_with_a_constant_number_of_queries(
     with time_machine.travel(local(DAY, hour=10), tick=False):
         client.force_login(admin_user)
         with django_assert_max_num_queries(20):
-            response = client.get(reverse("admin:tracker_reminder_changelist"))
+            response = client.get(reverse("admin:reminders_reminder_changelist"))
     assert response.status_code == 200
 
 

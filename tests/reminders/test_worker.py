@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from tests.conftest import designate, make_user
-from tests.support.mail_backends import sent_files
 from tests.reminders.helpers import broker_at, open_cycle, report_everything
+from tests.support.mail_backends import sent_files
 from tests.support.services import (
     IN_CI,
     Process,
@@ -26,10 +26,10 @@ from tests.support.services import (
     subprocess_env,
     wait_for,
 )
-from tracker.reminders.models import Reminder
 from tracker.core.permissions import FOCAL_POINT_GROUP
 from tracker.reminders import enqueue, policy
 from tracker.reminders.enqueue import publish
+from tracker.reminders.models import Reminder
 from tracker.reminders.tasks import run_reminders, send_due_reminders
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]

@@ -5,9 +5,10 @@ from django.contrib import admin
 from django.urls import reverse
 
 from tracker.core import models
+from tracker.core.roles import TRACKER_APPS
 
 pytestmark = pytest.mark.django_db
-TRACKER_MODELS = [m for m in admin.site._registry if m._meta.app_label == "tracker"]
+TRACKER_MODELS = [m for m in admin.site._registry if m._meta.app_label in TRACKER_APPS]
 
 
 def url(model, view, *args):
@@ -97,3 +98,25 @@ def test_it_lets_only_a_superuser_grant_superuser_status(client, secretariat_off
     client.force_login(secretariat_officer)
     page = client.get(reverse("admin:auth_user_change", args=[reviewer.pk])).content.decode()
     assert 'name="is_superuser"' not in page and 'name="groups"' in page
+
+
+def test_it_redirects_bookmarks_of_admin_pages_that_moved_to_their_rooms(admin_client):
+    response = admin_client.get("/admin/tracker/reminder/?state__exact=failed")
+    assert (response.status_code, response["Location"]) == (301, "/admin/reminders/reminder/?state__exact=failed")
+    response = admin_client.get("/admin/tracker/apitoken/add/")
+    assert (response.status_code, response["Location"]) == (301, "/admin/api/apitoken/add/")
+
+
+def test_it_keeps_the_schedule_and_raw_tokens_out_of_the_secretariats_admin(client, secretariat_officer):
+    client.force_login(secretariat_officer)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "/admin/django_celery_beat/" not in index and "/admin/knox/" not in index
+    assert "/admin/otp_totp/totpdevice/" in index  # enrolling an authenticator stays theirs
+    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 403
+
+
+def test_it_names_third_party_sections_in_arabic(client, secretariat_officer):
+    client.force_login(secretariat_officer)
+    client.cookies["wrt_language"] = "ar"
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "TOTP devices" not in index and "Otp_Totp" not in index and "Axes" not in index

@@ -4,9 +4,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from knox.models import AuthToken
 
 from tracker.api.models import ApiToken, PartnerSystem
 from tracker.api.tokens import ensure_partner, issue_token
+
+# Partners' tokens are issued and revoked as API tokens (below), which keep their scope and history;
+# knox's own admin would let anyone delete the underlying token without a trace.
+admin.site.unregister(AuthToken)
 
 
 class PartnerSystemForm(forms.ModelForm):

@@ -13,9 +13,9 @@ from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
 from tracker.api import schema  # noqa: F401  (registers the OpenAPI security scheme)
+from tracker.api.compiled import CompiledQuery
 from tracker.api.models import ApiToken, PartnerSystem
 from tracker.api.tokens import token_access
-from tracker.compiled import CompiledQuery
 
 # The models one look-up row holds, each with the path from AuthToken (a select_related in one row).
 TOKEN_ROW = (("", AuthToken), ("user__", get_user_model()), ("scope__", ApiToken), ("scope__partner__", PartnerSystem))
@@ -30,7 +30,7 @@ def _token_candidates(token_key):
     return AuthToken.objects.filter(token_key=token_key).values_list(*columns)
 
 
-# Runs on every API request: compiled once (see tracker.compiled), prepared by PostgreSQL.
+# Runs on every API request: compiled once (see tracker.api.compiled), prepared by PostgreSQL.
 TOKEN_QUERY = CompiledQuery("api-token", _token_candidates)
 
 
@@ -52,7 +52,7 @@ def candidates(token_key):
 
 class PartnerTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <token>`. Sets request.user to the partner's service account and
-    request.auth to the ApiToken, with `.access` (a tracker.permissions.Access) attached.
+    request.auth to the ApiToken, with `.access` (a tracker.core.permissions.Access) attached.
 
     One query finds the token, its service account, scope, partner and states (a copy kept on ApiToken).
     """

@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tracker.services import StaleVersion
+from tracker.core.services import StaleVersion
 
 NON_FIELD = "non_field_errors"
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 
-from tracker.models import (
+from tracker.core.models import (
     FocalPointDesignation,
     Implementation,
     Meeting,
@@ -15,7 +15,7 @@ from tracker.models import (
     ReviewOutcome,
     Status,
 )
-from tracker.querysets import ANNOTATION_PREFIX, StalledReason
+from tracker.core.querysets import ANNOTATION_PREFIX, StalledReason
 
 
 def codes(value):

@@ -3,7 +3,7 @@
 A partner system (a UNHCR or other organisation's information system) acts through a service account:
 one Django user per partner, never a person. Each of its tokens is a django-rest-knox token (only a
 hash is stored) plus the scope it grants: read or read-write, and optionally a set of member states.
-Imported from tracker.models, so these models belong to the tracker app and its migrations.
+Imported from tracker.core.models, so these models belong to the tracker app and its migrations.
 """
 
 from django.conf import settings
@@ -36,7 +36,7 @@ class PartnerSystem(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
-        app_label = "tracker"
+        db_table = "tracker_partnersystem"
         verbose_name = _("partner system")
         verbose_name_plural = _("partner systems")
         ordering = ["code"]
@@ -73,7 +73,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
-        app_label = "tracker"
+        db_table = "tracker_apitoken"
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]

@@ -1,4 +1,4 @@
-"""Who may call what: built on the one permission check (tracker.permissions.Access)."""
+"""Who may call what: built on the one permission check (tracker.core.permissions.Access)."""
 
 from dataclasses import dataclass
 
@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from tracker.api.models import ApiToken
-from tracker.permissions import NO_ACCESS, Access, request_access
+from tracker.core.permissions import NO_ACCESS, Access, request_access
 
 
 @dataclass(frozen=True)

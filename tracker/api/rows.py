@@ -12,13 +12,13 @@ from collections import defaultdict
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import get_language
 
-from tracker.models import (
+from tracker.core.models import (
     Body,
     Evidence,
     Meeting,
     Recommendation,
 )
-from tracker.querysets import ANNOTATION_PREFIX, StalledReason
+from tracker.core.querysets import ANNOTATION_PREFIX, StalledReason
 
 
 def digest_etag(row, *keys):

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
-from tracker.models import MemberState, Recommendation, ReviewCycle, Status, ThematicArea
-from tracker.querysets import StalledReason
+from tracker.core.models import MemberState, Recommendation, ReviewCycle, Status, ThematicArea
+from tracker.core.querysets import StalledReason
 
 
 def translated(name, max_length=None, help_text=""):
@@ -182,7 +182,7 @@ class StaleErrorSerializer(ErrorSerializer):
 
 
 class ReportInputSerializer(serializers.Serializer):
-    """A progress report; the same rules as the focal point form apply (tracker.services.submit_report)."""
+    """A progress report; the same rules as the focal point form apply (tracker.core.services.submit_report)."""
 
     status = serializers.ChoiceField(choices=Status.choices)
     progress = serializers.IntegerField(min_value=0, max_value=100)

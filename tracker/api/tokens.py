@@ -8,7 +8,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from tracker.api.models import ApiToken, PartnerSystem
-from tracker.permissions import Access
+from tracker.core.permissions import Access
 
 
 def ensure_partner(code, name=None, *, secretariat_level=None):

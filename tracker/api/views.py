@@ -1,4 +1,4 @@
-"""API views: thin. Visibility comes from Access (visible_to), writes go through tracker.services."""
+"""API views: thin. Visibility comes from Access (visible_to), writes go through tracker.core.services."""
 
 import logging
 from datetime import UTC, datetime
@@ -20,13 +20,13 @@ from rest_framework.decorators import (
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from tracker import services
 from tracker.api import filters, rows
 from tracker.api import serializers as s
+from tracker.api.compiled import CompiledQuery, NotCompilable
 from tracker.api.exceptions import PreconditionFailed, PreconditionRequired, error_body
 from tracker.api.permissions import client_of
-from tracker.compiled import CompiledQuery, NotCompilable
-from tracker.models import (
+from tracker.core import services
+from tracker.core.models import (
     Body,
     FocalPointDesignation,
     Implementation,
@@ -38,7 +38,7 @@ from tracker.models import (
     ReviewOutcome,
     ThematicArea,
 )
-from tracker.querysets import StalledContext
+from tracker.core.querysets import StalledContext
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ IMPLEMENTATION_PAGE = CompiledQuery("implementation-page", _implementation_page)
 
 class ImplementationPages:
     """The unfiltered implementations list as CursorPagination reads it (order_by, a filter on the
-    position, a slice), answered by one compiled statement per page shape (tracker.compiled).
+    position, a slice), answered by one compiled statement per page shape (tracker.api.compiled).
 
     This is the list partners page through on a full sync; `make bench-api` measures it. Filtered or
     otherwise ordered requests use the queryset as usual.

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +12,7 @@ class CoreConfig(AppConfig):
     label = "tracker"
     verbose_name = _("Recommendation tracker")
 
-    def ready(self):
+    def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
         from tracker.core import signals  # noqa: F401
@@ -18,7 +20,7 @@ class CoreConfig(AppConfig):
         post_migrate.connect(refresh_roles, sender=self)
 
 
-def refresh_roles(sender, **kwargs):
+def refresh_roles(sender: AppConfig, **kwargs: Any) -> None:
     """Give the roles the permissions of models added after the data migration that created them."""
     from django.apps import apps
 

@@ -4,17 +4,23 @@
 systems that everything changed. This loader compares first, so loading twice changes nothing.
 """
 
+from __future__ import annotations
+
 import json
+import os
 from pathlib import Path
+from typing import Any, cast
 
 from django.apps import apps
 from django.db import models, transaction
 
 
-def _plain_fields(model, fields):
-    values, m2m = {}, {}
+def _plain_fields(model: type[models.Model], fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, set[Any]]]:
+    values: dict[str, Any] = {}
+    m2m: dict[str, set[Any]] = {}
     for name, value in fields.items():
-        field = model._meta.get_field(name)
+        # A fixture names concrete fields only, never a reverse relation or a generic foreign key.
+        field = cast("models.Field[Any, Any]", model._meta.get_field(name))
         if field.many_to_many:
             m2m[name] = set(value)
         elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -26,7 +32,7 @@ def _plain_fields(model, fields):
     return values, m2m
 
 
-def _upsert(model, pk, values):
+def _upsert(model: type[models.Model], pk: Any, values: dict[str, Any]) -> tuple[models.Model, bool]:
     obj = model._default_manager.filter(pk=pk).first()
     if obj is None:
         obj = model(pk=pk, **values)
@@ -40,7 +46,7 @@ def _upsert(model, pk, values):
     return obj, bool(changed)
 
 
-def _sync_m2m(obj, m2m):
+def _sync_m2m(obj: models.Model, m2m: dict[str, set[Any]]) -> bool:
     changed = False
     for name, wanted in m2m.items():
         manager = getattr(obj, name)
@@ -51,7 +57,7 @@ def _sync_m2m(obj, m2m):
 
 
 @transaction.atomic
-def load_fixture(path):
+def load_fixture(path: str | os.PathLike[str]) -> int:
     """Load one fixture file; returns the number of rows created or changed."""
     changed = 0
     for row in json.loads(Path(path).read_text(encoding="utf-8")):
@@ -63,7 +69,7 @@ def load_fixture(path):
     return changed
 
 
-def _reset_sequences():
+def _reset_sequences() -> None:
     """Explicit primary keys leave PostgreSQL sequences behind; move them past the loaded rows."""
     from django.core.management.color import no_style
     from django.db import connection

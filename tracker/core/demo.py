@@ -2,9 +2,12 @@
 so that some items are plainly stalled whenever the demo is loaded. For demonstration only.
 """
 
+from __future__ import annotations
+
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -22,6 +25,11 @@ from tracker.core.models import (
     Status,
 )
 from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from tracker.core.models import Recommendation
 
 DEMO_PASSWORD = "demo-pass-2021"
 
@@ -50,7 +58,7 @@ ACCOUNTS = [
 REPORTING_STATES = ["EG", "JO", "MA", "TN", "IQ"]
 
 
-def _account(spec):
+def _account(spec: DemoAccount) -> User:
     user, created = get_user_model().objects.get_or_create(
         username=spec.username,
         defaults={"first_name": spec.first_name, "last_name": spec.last_name,
@@ -63,7 +71,7 @@ def _account(spec):
     return user
 
 
-def _designate(user, spec, body, since):
+def _designate(user: User, spec: DemoAccount, body: Body, since: date) -> None:
     if not spec.state:
         return
     state = MemberState.objects.get(iso_code=spec.state)
@@ -74,7 +82,7 @@ def _designate(user, spec, body, since):
     )
 
 
-def _cycles(body, today):
+def _cycles(body: Body, today: date) -> tuple[list[ReviewCycle], list[tuple[str, str, int, ReviewCycle.State]]]:
     specs = [
         ("Review cycle 1 (demo)", "دورة المراجعة الأولى (تجريبية)", 540, ReviewCycle.State.CLOSED),
         ("Review cycle 2 (demo)", "دورة المراجعة الثانية (تجريبية)", 360, ReviewCycle.State.CLOSED),
@@ -94,7 +102,10 @@ def _cycles(body, today):
     return cycles, specs
 
 
-def _report(item, author, cycle, when, status, progress, rng):
+def _report(
+    item: Implementation, author: User, cycle: ReviewCycle, when: datetime, status: Status, progress: int,
+    rng: random.Random,
+) -> None:
     obstacles = rng.choice(["", "", "Limited funding for reception centres.", "نقص التمويل لمراكز الاستقبال."])
     report = ProgressReport.objects.create(
         implementation=item, cycle=cycle, author=author, state=ProgressReport.State.SUBMITTED,
@@ -105,7 +116,7 @@ def _report(item, author, cycle, when, status, progress, rng):
     services._apply_report(item, report)
 
 
-def _next_step(status, progress, rng):
+def _next_step(status: Status, progress: int, rng: random.Random) -> tuple[Status, int]:
     if status == Status.IMPLEMENTED:
         return status, progress
     step = rng.choice([0, 0, 10, 20, 30])
@@ -115,7 +126,7 @@ def _next_step(status, progress, rng):
     return (Status.IN_PROGRESS if progress else Status.NOT_STARTED), progress
 
 
-def _reports_for_state(state, author, cycles, rng):
+def _reports_for_state(state: MemberState, author: User, cycles: list[ReviewCycle], rng: random.Random) -> None:
     items = Implementation.objects.current().filter(member_state=state).order_by("recommendation__position")
     for index, item in enumerate(items):
         status, progress = Status.NOT_STARTED, 0
@@ -125,21 +136,21 @@ def _reports_for_state(state, author, cycles, rng):
                 break
             status, progress = _next_step(status, progress, rng)
             when = timezone.make_aware(
-                timezone.datetime.combine(cycle.period_start + timedelta(days=30 + index), timezone.datetime.min.time())
+                datetime.combine(cycle.period_start + timedelta(days=30 + index), datetime.min.time())
             )
             _report(item, author, cycle, when, status, progress, rng)
 
 
-def _close(cycle):
+def _close(cycle: ReviewCycle) -> None:
     cycle.state = ReviewCycle.State.CLOSED
-    cycle.opened_at = timezone.make_aware(timezone.datetime.combine(cycle.period_start, timezone.datetime.min.time()))
+    cycle.opened_at = timezone.make_aware(datetime.combine(cycle.period_start, datetime.min.time()))
     cycle.closed_at = cycle.opened_at + timedelta(days=200)
     services.freeze_snapshot(cycle)
     cycle.save()
 
 
 @transaction.atomic
-def load_demo(today=None):
+def load_demo(today: date | None = None) -> bool:
     """Create the demo; a second call finds everything in place and changes nothing."""
     today = today or timezone.localdate()
     body = Body.objects.get(code="aimc")
@@ -161,7 +172,7 @@ def load_demo(today=None):
     return True
 
 
-def _sample_recommendation(body, today):
+def _sample_recommendation(body: Body, today: date) -> Recommendation:
     """A clearly labelled sample item (not adopted by any meeting) whose target date has passed."""
     from tracker.core.models import Meeting, Recommendation
 

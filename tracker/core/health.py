@@ -3,13 +3,13 @@
 import logging
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 log = logging.getLogger(__name__)
 
 
-def database_ok():
+def database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -19,7 +19,7 @@ def database_ok():
         return False
 
 
-def broker_ok(url=None):
+def broker_ok(url: str | None = None) -> bool:
     from project.celery import app
 
     try:
@@ -33,7 +33,7 @@ def broker_ok(url=None):
 
 
 @never_cache
-def health(request):
+def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": database_ok(), "broker": broker_ok()}
     healthy = all(checks.values())
     return JsonResponse(

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 
@@ -8,10 +11,10 @@ class UserLanguageMiddleware:
     authentication, so it can read the user's profile.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         language = self._saved_language(request)
         if language and language != request.LANGUAGE_CODE:
             translation.activate(language)
@@ -19,7 +22,7 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _saved_language(request):
+    def _saved_language(request: HttpRequest) -> str | None:
         user = getattr(request, "user", None)
         if not user or not user.is_authenticated:
             return None

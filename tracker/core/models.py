@@ -5,8 +5,12 @@ Durable states are stored; transient ones (stalled, due, overdue) are derived in
 `tracker.core.querysets` so every page, task and API answer computes them the same way.
 """
 
+from __future__ import annotations
+
 import uuid
+from datetime import date
 from pathlib import PurePath
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -26,7 +30,7 @@ from tracker.core.querysets import (
 )
 
 
-def localized(obj, field):
+def localized(obj: models.Model, field: str) -> str:
     """The Arabic or English value of a bilingual field, in the active language, falling back to the other."""
     first, second = ("ar", "en") if (get_language() or "en").startswith("ar") else ("en", "ar")
     return getattr(obj, f"{field}_{first}") or getattr(obj, f"{field}_{second}")
@@ -64,7 +68,7 @@ class Body(models.Model):
     acronym_ar = models.CharField(_("acronym (Arabic)"), max_length=64, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=255)
     name_ar = models.CharField(_("name (Arabic)"), max_length=255)
-    member_states = models.ManyToManyField(
+    member_states: models.ManyToManyField[MemberState, Any] = models.ManyToManyField(
         "MemberState", related_name="bodies", blank=True, verbose_name=_("member states")
     )
     secretariat_email = models.EmailField(_("secretariat e-mail"), blank=True)
@@ -96,14 +100,14 @@ class Body(models.Model):
         verbose_name_plural = _("bodies")
         ordering = ["code"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return localized(self, "acronym") or self.code
 
     @property
-    def name(self):
+    def name(self) -> str:
         return localized(self, "name")
 
-    def clean(self):
+    def clean(self) -> None:
         try:
             self.reminder_offsets()
         except ValueError:
@@ -111,7 +115,7 @@ class Body(models.Model):
                 {"remind_days_before": _("Enter whole numbers of days separated by commas, e.g. 14,3.")}
             ) from None
 
-    def reminder_offsets(self):
+    def reminder_offsets(self) -> list[int]:
         """Days before the deadline at which reminders go out, largest first."""
         parts = [p.strip() for p in self.remind_days_before.split(",") if p.strip()]
         days = sorted({int(p) for p in parts}, reverse=True)
@@ -135,11 +139,11 @@ class MemberState(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return localized(self, "name")
 
     @property
-    def name(self):
+    def name(self) -> str:
         return localized(self, "name")
 
 
@@ -157,7 +161,7 @@ class Organisation(models.Model):
         verbose_name_plural = _("organisations")
         ordering = ["code"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return localized(self, "acronym")
 
 
@@ -195,15 +199,15 @@ class Meeting(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return localized(self, "title")
 
     @property
-    def title(self):
+    def title(self) -> str:
         return localized(self, "title")
 
     @property
-    def venue(self):
+    def venue(self) -> str:
         return localized(self, "venue")
 
 
@@ -218,11 +222,11 @@ class ThematicArea(models.Model):
         verbose_name_plural = _("thematic areas")
         ordering = ["position", "code"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return localized(self, "name")
 
     @property
-    def name(self):
+    def name(self) -> str:
         return localized(self, "name")
 
 
@@ -266,22 +270,22 @@ class Recommendation(models.Model):
             models.UniqueConstraint(fields=["meeting", "reference"], name="recommendation_reference_unique_in_meeting"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.reference} · {self.text[:80]}"
 
     @property
-    def text(self):
+    def text(self) -> str:
         return localized(self, "text")
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError(_("Recommendations are archived, never deleted."))
 
-    def applicable_states(self):
+    def applicable_states(self) -> list[MemberState]:
         """The states named in applies_to, or every member state of the meeting's body."""
         chosen = list(self.applies_to.all())
         return chosen or list(self.meeting.body.member_states.all())
 
-    def sync_implementations(self):
+    def sync_implementations(self) -> None:
         """One implementation per applicable state; states no longer applicable keep theirs, marked."""
         states = {s.pk for s in self.applicable_states()}
         existing = {i.member_state_id: i for i in self.implementations.all()}
@@ -347,17 +351,17 @@ class Implementation(models.Model):
             models.Index(fields=["member_state", "status"], name="impl_state_status"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.recommendation.reference} · {self.member_state.iso_code}"
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError(_("Implementations are never deleted."))
 
     @property
-    def is_settled(self):
+    def is_settled(self) -> bool:
         return self.status in SETTLED_STATUSES
 
-    def due_state(self, open_cycle, today):
+    def due_state(self, open_cycle: ReviewCycle | None, today: date) -> DueState:
         """What the open cycle expects of this item: reported, due, due soon, overdue, or nothing."""
         if open_cycle is None or self.is_settled or not self.applies:
             return DueState.NONE
@@ -371,7 +375,7 @@ class Implementation(models.Model):
         return DueState.DUE
 
 
-def evidence_upload_to(instance, filename):
+def evidence_upload_to(instance: Evidence, filename: str) -> str:
     """A random name: the original is kept in the database, never used on disk or in a URL."""
     suffix = PurePath(filename).suffix.lower()[:10]
     return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
@@ -381,8 +385,8 @@ class ProgressReport(models.Model):
     """One report by a focal point on one implementation. Append-only: a correction is a new report."""
 
     class State(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SUBMITTED = "submitted", _("Submitted")
+        DRAFT = "draft", pgettext_lazy("progress report", "Draft")
+        SUBMITTED = "submitted", pgettext_lazy("progress report", "Submitted")
 
     implementation = models.ForeignKey(
         Implementation, on_delete=models.PROTECT, related_name="reports", verbose_name=_("implementation")
@@ -394,7 +398,10 @@ class ProgressReport(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_reports", verbose_name=_("author")
     )
-    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+    # "state" is the report's stage; `status` below is the implementation status: two words in Arabic too.
+    state = models.CharField(
+        pgettext_lazy("progress report", "state"), max_length=16, choices=State.choices, default=State.DRAFT
+    )
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     progress = models.PositiveSmallIntegerField(
@@ -434,21 +441,21 @@ class ProgressReport(models.Model):
             models.Index(fields=["implementation", "state", "cycle"], name="report_impl_state_cycle"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.implementation} · {self.get_state_display()} · {self.created_at:%Y-%m-%d}"
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError(_("Reports are archived, never deleted."))
 
     @property
-    def is_submitted(self):
+    def is_submitted(self) -> bool:
         return self.state == self.State.SUBMITTED
 
     @property
-    def mentions_obstacle(self):
+    def mentions_obstacle(self) -> bool:
         return bool(self.obstacles.strip() or self.support_needed.strip())
 
-    def clean(self):
+    def clean(self) -> None:
         errors = {}
         if self.progress is not None and not 0 <= self.progress <= 100:
             errors["progress"] = _("Progress must be between 0 and 100.")
@@ -483,7 +490,7 @@ class Evidence(models.Model):
         verbose_name_plural = _("evidence files")
         ordering = ["created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.original_name
 
 
@@ -537,14 +544,14 @@ class FocalPointDesignation(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} · {self.member_state.iso_code} · {self.get_role_display()}"
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError(_("Designations are ended, never deleted."))
 
     @property
-    def is_active(self):
+    def is_active(self) -> bool:
         return self.end_date is None
 
 
@@ -552,10 +559,11 @@ class ReviewCycle(models.Model):
     """One round of the regular review mechanism."""
 
     class State(models.TextChoices):
-        PLANNED = "planned", _("Planned")
-        OPEN = "open", _("Open")
-        UNDER_REVIEW = "under_review", _("Under review")
-        CLOSED = "closed", _("Closed")
+        # A cycle (دورة) is feminine in Arabic: the context keeps these apart from other "Open"/"Closed".
+        PLANNED = "planned", pgettext_lazy("review cycle", "Planned")
+        OPEN = "open", pgettext_lazy("review cycle", "Open")
+        UNDER_REVIEW = "under_review", pgettext_lazy("review cycle", "Under review")
+        CLOSED = "closed", pgettext_lazy("review cycle", "Closed")
 
     body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="cycles", verbose_name=_("body"))
     name_en = models.CharField(_("name (English)"), max_length=200)
@@ -564,7 +572,10 @@ class ReviewCycle(models.Model):
     period_end = models.DateField(_("period end"))
     report_deadline = models.DateField(_("report deadline"), db_index=True)
     review_meeting_date = models.DateField(_("review meeting date"), null=True, blank=True)
-    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PLANNED, db_index=True)
+    state = models.CharField(
+        pgettext_lazy("review cycle", "state"), max_length=16, choices=State.choices, default=State.PLANNED,
+        db_index=True,
+    )
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     history = HistoricalRecords()
@@ -587,14 +598,14 @@ class ReviewCycle(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return localized(self, "name")
 
     @property
-    def name(self):
+    def name(self) -> str:
         return localized(self, "name")
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError(_("Review cycles are closed, never deleted."))
 
 
@@ -615,7 +626,7 @@ class CycleSnapshot(models.Model):
             models.CheckConstraint(condition=Q(progress__lte=100), name="snapshot_progress_0_100"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.cycle} · {self.implementation_id} · {self.status} {self.progress}%"
 
 
@@ -654,11 +665,11 @@ class ReviewOutcome(models.Model):
         verbose_name_plural = _("review outcomes")
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.implementation} · {self.get_obstacle_category_display()}"
 
     @property
-    def records_solution(self):
+    def records_solution(self) -> bool:
         return bool(self.solution.strip())
 
 
@@ -674,5 +685,5 @@ class Profile(models.Model):
         verbose_name = _("profile")
         verbose_name_plural = _("profiles")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.user)

@@ -5,8 +5,12 @@ The stalled rules read precomputed, indexed columns of Implementation (`last_rep
 (thresholds, the open cycle) loaded once per query, so a scan over a million items is one indexed query.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Self
 
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, Q
@@ -14,6 +18,19 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    # FocalPointDesignation, ProgressReport and Recommendation are named in the quoted generic bases of the
+    # querysets below, which ruff does not read.
+    from tracker.core.models import (
+        Body,
+        FocalPointDesignation,  # noqa: F401
+        Implementation,
+        ProgressReport,  # noqa: F401
+        Recommendation,  # noqa: F401
+        ReviewCycle,
+    )
+    from tracker.core.permissions import Access
 
 
 class StalledReason(models.TextChoices):
@@ -37,12 +54,13 @@ class StalledContext:
     indexed columns of Implementation, so the rules cost one scan whatever the number of items.
     """
 
-    now: object
-    bodies: list = field(default_factory=list)
-    overdue_cycles: dict = field(default_factory=dict)  # body id -> open cycle whose deadline has passed
+    now: datetime
+    bodies: list[Body] = field(default_factory=list)
+    # body id -> open cycle whose deadline has passed
+    overdue_cycles: dict[int, ReviewCycle] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, now=None):
+    def load(cls, now: datetime | None = None) -> Self:
         from tracker.core.models import Body, ReviewCycle
 
         now = now or timezone.now()
@@ -52,10 +70,10 @@ class StalledContext:
         return cls(now=now, bodies=bodies, overdue_cycles={c.body_id: c for c in overdue})
 
     @property
-    def today(self):
+    def today(self) -> date:
         return timezone.localdate(self.now)
 
-    def body(self, body_id):
+    def body(self, body_id: int) -> Body:
         for body in self.bodies:
             if body.pk == body_id:
                 return body
@@ -63,9 +81,9 @@ class StalledContext:
 
         return Body()  # an unknown body gets the documented defaults
 
-    def _per_body(self, attribute, make):
+    def _per_body(self, attribute: str, make: Callable[[int], Q]) -> Q:
         """OR of `make(value)` per distinct threshold; the join to the body is skipped when all agree."""
-        groups = {}
+        groups: dict[int, list[int]] = {}
         for body in self.bodies:
             groups.setdefault(getattr(body, attribute), []).append(body.pk)
         if len(groups) == 1:
@@ -75,19 +93,19 @@ class StalledContext:
             condition |= Q(**{f"{BODY}__in": body_ids}) & make(value)
         return condition
 
-    def stale_cutoff(self, days):
+    def stale_cutoff(self, days: int) -> datetime:
         return self.now - timedelta(days=days)
 
-    def no_recent_report(self):
+    def no_recent_report(self) -> Q:
         """Last submitted report (or, never reported, the item's creation) more than N days ago."""
 
-        def stale(days):
+        def stale(days: int) -> Q:
             cutoff = self.stale_cutoff(days)
             return Q(last_reported_at__lt=cutoff) | Q(last_reported_at__isnull=True, created_at__lt=cutoff)
 
         return self._per_body("stale_after_days", stale)
 
-    def missing_cycle_report(self):
+    def missing_cycle_report(self) -> Q:
         condition = Q(pk__in=[])
         for body_id, cycle in self.overdue_cycles.items():
             not_reported = Q(last_report_cycle__isnull=True) | ~Q(last_report_cycle=cycle.pk)
@@ -97,16 +115,16 @@ class StalledContext:
                 condition |= Q(**{BODY: body_id}) & not_reported
         return condition
 
-    def unchanged(self):
+    def unchanged(self) -> Q:
         return self._per_body("unchanged_cycles", lambda k: Q(unchanged_cycles__gte=k))
 
-    def past_target(self):
+    def past_target(self) -> Q:
         return Q(recommendation__target_date__lt=self.today)
 
-    def open_obstacle(self):
+    def open_obstacle(self) -> Q:
         return Q(has_open_obstacle=True)
 
-    def conditions(self):
+    def conditions(self) -> dict[StalledReason, Q]:
         """Each reason with the condition under which it holds for an unsettled item."""
         return {
             StalledReason.NO_RECENT_REPORT: self.no_recent_report(),
@@ -116,7 +134,7 @@ class StalledContext:
             StalledReason.OPEN_OBSTACLE: self.open_obstacle(),
         }
 
-    def any_condition(self):
+    def any_condition(self) -> Q:
         condition = Q(pk__in=[])
         for one in self.conditions().values():
             condition |= one
@@ -124,7 +142,7 @@ class StalledContext:
 
     # --- explanations ----------------------------------------------------------------------------
 
-    def explain(self, item, reason):
+    def explain(self, item: Implementation, reason: StalledReason | str) -> str:
         """One reason in words with its numbers, e.g. "No submitted report for 213 days (limit 180)".
 
         `item` needs `recommendation.meeting` (select_related) for its body and target date.
@@ -169,7 +187,7 @@ class StalledContext:
         return gettext("Obstacle or support need reported; the review has recorded no solution")
 
 
-def _flag(condition):
+def _flag(condition: Q) -> ExpressionWrapper[Q]:
     return ExpressionWrapper(condition, output_field=BooleanField())
 
 
@@ -177,21 +195,21 @@ def _flag(condition):
 FOLLOWED_UP = Q(applies=True, recommendation__is_archived=False) & ~Q(status__in=SETTLED)
 
 
-class ImplementationQuerySet(models.QuerySet):
-    def current(self):
+class ImplementationQuerySet(models.QuerySet["Implementation"]):
+    def current(self) -> Self:
         """Items that are followed up: the state is still concerned and the recommendation not archived."""
         return self.filter(applies=True, recommendation__is_archived=False)
 
-    def unsettled(self):
+    def unsettled(self) -> Self:
         return self.exclude(status__in=SETTLED)
 
-    def visible_to(self, access):
+    def visible_to(self, access: Access) -> Self:
         """What a user or partner may see; `access` is a tracker.core.permissions.Access."""
         if access.all_states:
             return self
         return self.filter(member_state_id__in=access.state_ids)
 
-    def with_stalled_reasons(self, context=None):
+    def with_stalled_reasons(self, context: StalledContext | None = None) -> Self:
         """Annotate `stalled_<reason>` booleans and `is_stalled` (all false for settled or no longer
         followed-up items). The context is kept on the queryset for `explain_stalled`."""
         context = context or StalledContext.load()
@@ -201,7 +219,7 @@ class ImplementationQuerySet(models.QuerySet):
         }
         return self.annotate(**flags, is_stalled=_flag(FOLLOWED_UP & context.any_condition()))
 
-    def stalled(self, reason=None, context=None):
+    def stalled(self, reason: StalledReason | str | None = None, context: StalledContext | None = None) -> Self:
         """Unsettled items for which the given reason (or any reason) holds."""
         context = context or StalledContext.load()
         if reason:
@@ -210,7 +228,7 @@ class ImplementationQuerySet(models.QuerySet):
             condition = context.any_condition()
         return self.current().unsettled().filter(condition)
 
-    def count_by_reason(self, context=None):
+    def count_by_reason(self, context: StalledContext | None = None) -> dict[str, int]:
         """{reason: number of stalled items} in one aggregate query."""
         context = context or StalledContext.load()
         aggregates = {
@@ -219,7 +237,7 @@ class ImplementationQuerySet(models.QuerySet):
         return self.current().unsettled().aggregate(**aggregates)
 
 
-def stalled_reasons_of(implementation, context=None):
+def stalled_reasons_of(implementation: Implementation, context: StalledContext | None = None) -> list[StalledReason]:
     """The reasons that hold for an implementation, as StalledReason members.
 
     Read from the annotations of with_stalled_reasons() when present; otherwise computed by the same
@@ -236,27 +254,29 @@ def stalled_reasons_of(implementation, context=None):
     return [reason for reason in StalledReason if getattr(implementation, f"{ANNOTATION_PREFIX}{reason.value}")]
 
 
-def explain_stalled(implementation, context=None):
+def explain_stalled(
+    implementation: Implementation, context: StalledContext | None = None
+) -> list[tuple[StalledReason, str]]:
     """[(reason, sentence with its numbers)] for every reason that holds, in the active language."""
     context = context or StalledContext.load()
     return [(reason, context.explain(implementation, reason)) for reason in stalled_reasons_of(implementation, context)]
 
 
-class RecommendationQuerySet(models.QuerySet):
-    def active(self):
+class RecommendationQuerySet(models.QuerySet["Recommendation"]):
+    def active(self) -> Self:
         return self.filter(is_archived=False)
 
 
-class ReportQuerySet(models.QuerySet):
-    def submitted(self):
+class ReportQuerySet(models.QuerySet["ProgressReport"]):
+    def submitted(self) -> Self:
         return self.filter(state="submitted")
 
-    def drafts(self):
+    def drafts(self) -> Self:
         return self.filter(state="draft")
 
 
-class DesignationQuerySet(models.QuerySet):
-    def active(self, today=None):
+class DesignationQuerySet(models.QuerySet["FocalPointDesignation"]):
+    def active(self, today: date | None = None) -> Self:
         """Designations in force: started and not ended. An ended designation loses access at once."""
         today = today or timezone.localdate()
         return self.filter(start_date__lte=today, end_date__isnull=True)

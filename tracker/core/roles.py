@@ -1,18 +1,22 @@
 """The three roles, as groups with permissions. Used by a data migration and by tests."""
 
+from django.apps.registry import Apps
+
 from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
 
 # The app labels of the tracker's own models: the core ("tracker") and the rooms that own models.
 TRACKER_APPS = ["tracker", "reminders", "api"]
-MANAGED_APPS = [*TRACKER_APPS, "auth", "django_celery_beat", "knox", "axes", "otp_totp", "otp_static"]
+# What the Secretariat group manages besides: accounts and roles, sign-in lockouts, authenticators. Not the
+# periodic task schedule (set in settings) nor knox's raw tokens (partners' tokens are API tokens).
+MANAGED_APPS = [*TRACKER_APPS, "auth", "axes", "otp_totp", "otp_static"]
 
 
-def ensure_roles(apps):
+def ensure_roles(apps: Apps) -> None:
     """Create or refresh the groups: Secretariat (full), Reviewer (view only), Focal point (no admin)."""
     from django.contrib.auth.management import create_permissions
 
     for config in apps.get_app_configs():
-        config.models_module = True
+        config.models_module = True  # type: ignore[assignment]  # any true value makes create_permissions run
         create_permissions(config, verbosity=0, apps=apps)
         config.models_module = None
     group_model = apps.get_model("auth", "Group")

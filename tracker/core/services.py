@@ -2,8 +2,13 @@
 web form, the admin and the API cannot disagree.
 """
 
+from __future__ import annotations
+
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -21,11 +26,19 @@ from tracker.core.models import (
     Status,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
+    from django.db.models import QuerySet
+
+    from tracker.core.models import Body, FocalPointDesignation, MemberState
+    from tracker.core.permissions import Access
+
 
 class StaleVersion(Exception):
     """The implementation changed after the form was opened; `current` is its state now."""
 
-    def __init__(self, current, latest_report):
+    def __init__(self, current: Implementation, latest_report: ProgressReport | None) -> None:
         super().__init__("The item changed after the form was opened.")
         self.current = current
         self.latest_report = latest_report
@@ -40,19 +53,19 @@ class ReportInput:
     support_needed: str = ""
 
 
-def open_cycle_for(implementation):
+def open_cycle_for(implementation: Implementation) -> ReviewCycle | None:
     body_id = implementation.recommendation.meeting.body_id
     return ReviewCycle.objects.filter(body_id=body_id, state=ReviewCycle.State.OPEN).first()
 
 
-def check_transition(implementation, data):
+def check_transition(implementation: Implementation, data: ReportInput) -> None:
     """Refuse status changes that make no sense once work has been reported."""
     reported_before = implementation.last_reported_at is not None
     if reported_before and implementation.status != Status.NOT_STARTED and data.status == Status.NOT_STARTED:
         raise ValidationError({"status": _("An item that has already started cannot go back to not started.")})
 
 
-def _lock(implementation_id, expected_version):
+def _lock(implementation_id: int, expected_version: int | None) -> Implementation:
     locked = Implementation.objects.select_for_update().get(pk=implementation_id)
     if expected_version is not None and locked.version != expected_version:
         latest = locked.reports.submitted().select_related("author").first()
@@ -60,7 +73,9 @@ def _lock(implementation_id, expected_version):
     return locked
 
 
-def _build_report(implementation, author, data, state):
+def _build_report(
+    implementation: Implementation, author: User, data: ReportInput, state: ProgressReport.State
+) -> ProgressReport:
     report = ProgressReport(
         implementation=implementation,
         author=author,
@@ -79,7 +94,7 @@ def _build_report(implementation, author, data, state):
     return report
 
 
-def _apply_report(implementation, report):
+def _apply_report(implementation: Implementation, report: ProgressReport) -> None:
     """Bring the implementation's durable state in line with a submitted report."""
     implementation.status = report.status
     implementation.progress = report.progress
@@ -91,26 +106,36 @@ def _apply_report(implementation, report):
     implementation.save()
 
 
-def attach_evidence(report, uploaded_files, author):
+def attach_evidence(report: ProgressReport, uploaded_files: Iterable[UploadedFile], author: User) -> None:
     for uploaded in uploaded_files:
         digest = hashlib.sha256()
         for chunk in uploaded.chunks():
             digest.update(chunk)
         uploaded.seek(0)
+        # The stubs allow a file without a name or size; an uploaded file always has both.
         Evidence.objects.create(
-            report=report, file=uploaded, original_name=uploaded.name[:255],
+            report=report, file=uploaded, original_name=cast(str, uploaded.name)[:255],
             content_type=getattr(uploaded, "detected_type", "") or uploaded.content_type or "",
-            size=uploaded.size, sha256=digest.hexdigest(), uploaded_by=author,
+            size=cast(int, uploaded.size), sha256=digest.hexdigest(), uploaded_by=author,
         )
 
 
-def ensure_may_report(access, implementation):
+def ensure_may_report(access: Access, implementation: Implementation) -> None:
     if not access.may_report_on(implementation):
         raise PermissionDenied(_("You may not report on this item."))
 
 
 @transaction.atomic
-def submit_report(implementation, author, access, data, *, expected_version=None, files=(), draft=None):
+def submit_report(
+    implementation: Implementation,
+    author: User,
+    access: Access,
+    data: ReportInput,
+    *,
+    expected_version: int | None = None,
+    files: Iterable[UploadedFile] = (),
+    draft: ProgressReport | None = None,
+) -> ProgressReport:
     """Record a submitted report and update the implementation in one transaction.
 
     `expected_version` is the implementation version the author saw; if someone reported since,
@@ -129,7 +154,15 @@ def submit_report(implementation, author, access, data, *, expected_version=None
 
 
 @transaction.atomic
-def save_draft(implementation, author, access, data, *, draft=None, files=()):
+def save_draft(
+    implementation: Implementation,
+    author: User,
+    access: Access,
+    data: ReportInput,
+    *,
+    draft: ProgressReport | None = None,
+    files: Iterable[UploadedFile] = (),
+) -> ProgressReport:
     """Save (or update) the author's draft. A draft changes nothing else and never counts as a report."""
     ensure_may_report(access, implementation)
     report = _build_report(implementation, author, data, ProgressReport.State.DRAFT)
@@ -143,7 +176,7 @@ def save_draft(implementation, author, access, data, *, draft=None, files=()):
 
 
 @transaction.atomic
-def record_outcome(implementation, recorded_by, access, **fields):
+def record_outcome(implementation: Implementation, recorded_by: User, access: Access, **fields: Any) -> ReviewOutcome:
     """Record what the review concluded; a recorded solution clears the open-obstacle reason."""
     if not access.can_manage:
         raise PermissionDenied(_("Only the secretariat records review outcomes."))
@@ -156,7 +189,7 @@ def record_outcome(implementation, recorded_by, access, **fields):
     return outcome
 
 
-def apply_outcome(outcome):
+def apply_outcome(outcome: ReviewOutcome) -> None:
     """A recorded solution clears the implementation's open-obstacle reason."""
     if outcome.records_solution:
         Implementation.objects.filter(pk=outcome.implementation_id).update(
@@ -164,7 +197,7 @@ def apply_outcome(outcome):
         )
 
 
-def current_cycle_of(body_id):
+def current_cycle_of(body_id: int) -> ReviewCycle | None:
     """The cycle a review is about: the open one, else the one under review, else None."""
     cycles = ReviewCycle.objects.filter(
         body_id=body_id, state__in=[ReviewCycle.State.OPEN, ReviewCycle.State.UNDER_REVIEW]
@@ -174,7 +207,7 @@ def current_cycle_of(body_id):
 
 # --- Review cycles -------------------------------------------------------------------------------
 
-CYCLE_MOVES = {
+CYCLE_MOVES: dict[str, set[str]] = {
     ReviewCycle.State.PLANNED: {ReviewCycle.State.OPEN},
     ReviewCycle.State.OPEN: {ReviewCycle.State.UNDER_REVIEW},
     ReviewCycle.State.UNDER_REVIEW: {ReviewCycle.State.CLOSED, ReviewCycle.State.OPEN},
@@ -182,7 +215,7 @@ CYCLE_MOVES = {
 }
 
 
-def check_cycle_move(cycle, target):
+def check_cycle_move(cycle: ReviewCycle, target: str) -> None:
     """Refuse a move that the cycle's life (planned → open → under review → closed) does not allow."""
     if target not in ReviewCycle.State.values:
         raise ValidationError(_("Unknown cycle state: %(target)s.") % {"target": target})
@@ -207,7 +240,7 @@ def check_cycle_move(cycle, target):
 
 
 @transaction.atomic
-def move_cycle(cycle, target):
+def move_cycle(cycle: ReviewCycle, target: str) -> ReviewCycle:
     """Move a cycle along planned → open → under review → closed; closing freezes a snapshot."""
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
     check_cycle_move(cycle, target)
@@ -222,7 +255,7 @@ def move_cycle(cycle, target):
     return cycle
 
 
-def previous_closed_cycle(cycle):
+def previous_closed_cycle(cycle: ReviewCycle) -> ReviewCycle | None:
     """The body's cycle closed last before this one (or None)."""
     closed = ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.CLOSED).exclude(pk=cycle.pk)
     if cycle.closed_at is not None:
@@ -230,7 +263,7 @@ def previous_closed_cycle(cycle):
     return closed.order_by("-closed_at", "-pk").first()
 
 
-def _same_as_before(previous):
+def _same_as_before(previous: ReviewCycle | None) -> Q:
     """True where status and progress equal the previous snapshot (an item new since then is compared
     with its initial state, not started at 0%)."""
     initial = Q(status=Status.NOT_STARTED, progress=0)
@@ -244,7 +277,7 @@ def _same_as_before(previous):
     )
 
 
-def _update_streaks_postgresql(items, previous):
+def _update_streaks_postgresql(items: QuerySet[Implementation], previous: ReviewCycle | None) -> None:
     """The same streak update as the portable one, as a hash join against the previous snapshot,
     touching only rows whose streak changes (a million correlated probes took about a minute)."""
     from tracker.core.models import CycleSnapshot
@@ -266,7 +299,7 @@ def _update_streaks_postgresql(items, previous):
         cursor.execute(sql, [Status.NOT_STARTED, *params, previous.pk if previous else None])
 
 
-def freeze_snapshot(cycle, batch_size=None):
+def freeze_snapshot(cycle: ReviewCycle, batch_size: int | None = None) -> None:
     """Snapshot every current implementation of the cycle's body and update its unchanged-cycles streak.
 
     Two set-based statements (an UPDATE and an INSERT ... SELECT), so closing a cycle over a million
@@ -309,7 +342,7 @@ class NewFocalPoint:
     phone: str = ""
 
 
-def _focal_point_user(person):
+def _focal_point_user(person: NewFocalPoint) -> User:
     """The existing account with this e-mail, or a new one without a usable password."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -331,7 +364,15 @@ def _focal_point_user(person):
 
 
 @transaction.atomic
-def designate_focal_point(member_state, body, role, person, *, start_date=None, replacing=None):
+def designate_focal_point(
+    member_state: MemberState,
+    body: Body,
+    role: str,
+    person: NewFocalPoint,
+    *,
+    start_date: date | None = None,
+    replacing: FocalPointDesignation | None = None,
+) -> FocalPointDesignation:
     """Designate a focal point; with `replacing`, hand over: the old designation ends today, history is kept.
 
     The new focal point receives an e-mail with a link to set a password (sent after commit).
@@ -355,7 +396,7 @@ def designate_focal_point(member_state, body, role, person, *, start_date=None, 
     return designation
 
 
-def send_welcome(designation_id):
+def send_welcome(designation_id: int) -> None:
     """E-mail a new focal point a link to set their password, in their language."""
     from django.conf import settings
     from django.contrib.auth.tokens import default_token_generator

@@ -1,5 +1,8 @@
 """Keep one implementation per recommendation and applicable state, however a recommendation is saved."""
 
+from typing import Any
+
+from django.db import models
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
@@ -7,19 +10,23 @@ from tracker.core.models import Body, Recommendation
 
 
 @receiver(post_save, sender=Recommendation)
-def create_implementations(sender, instance, raw=False, **kwargs):
+def create_implementations(
+    sender: type[Recommendation], instance: Recommendation, raw: bool = False, **kwargs: Any
+) -> None:
     if not raw:
         instance.sync_implementations()
 
 
 @receiver(m2m_changed, sender=Recommendation.applies_to.through)
-def resync_implementations(sender, instance, action, **kwargs):
+def resync_implementations(sender: type[models.Model], instance: models.Model, action: str, **kwargs: Any) -> None:
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Recommendation):
         instance.sync_implementations()
 
 
 @receiver(m2m_changed, sender=Body.member_states.through)
-def resync_body_recommendations(sender, instance, action, **kwargs):
+def resync_body_recommendations(
+    sender: type[models.Model], instance: models.Model, action: str, **kwargs: Any
+) -> None:
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Body):
         for recommendation in Recommendation.objects.filter(meeting__body=instance, applies_to__isnull=True):
             recommendation.sync_implementations()

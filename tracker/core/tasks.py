@@ -8,12 +8,12 @@ log = logging.getLogger(__name__)
 
 # Named as before the core moved to tracker.core: beat schedules stored in the database use these names.
 @shared_task(name="tracker.tasks.ping", ignore_result=False, time_limit=30, soft_time_limit=25)
-def ping(token):
+def ping(token: str) -> dict[str, str]:
     """Round trip through the broker and a worker: returns what it was sent."""
     return {"pong": token, "at": timezone.now().isoformat()}
 
 
 @shared_task(name="tracker.tasks.heartbeat", time_limit=30, soft_time_limit=25)
-def heartbeat():
+def heartbeat() -> None:
     """Beat's periodic sign of life in the logs: shows that beat and a worker both run."""
     log.info("beat heartbeat at %s", timezone.now().isoformat())

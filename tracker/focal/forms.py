@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from tracker.focal.evidence import validate_evidence
 from tracker.core.models import Status
 from tracker.core.services import ReportInput
+from tracker.focal.evidence import validate_evidence
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tracker.core import services
-from tracker.focal.dashboard import open_cycles, state_overview, states_overview
-from tracker.focal.forms import ReportForm
 from tracker.core.models import Evidence, Implementation, MemberState, ProgressReport, ThematicArea
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
+from tracker.focal.dashboard import open_cycles, state_overview, states_overview
+from tracker.focal.forms import ReportForm
 
 
 @login_required

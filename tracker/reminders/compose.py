@@ -13,14 +13,15 @@ from django.template import engines
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
-from tracker.models import Implementation, ProgressReport, Reminder
-from tracker.querysets import StalledContext, StalledReason, stalled_reasons_of
+from tracker.core.models import Implementation, ProgressReport
+from tracker.core.querysets import StalledContext, StalledReason, stalled_reasons_of
+from tracker.reminders.models import Reminder
 
 Kind = Reminder.Kind
 # The most urgent section decides the subject and comes first.
 URGENCY = [Kind.OVERDUE, Kind.BEFORE_DEADLINE, Kind.SECRETARIAT_DIGEST, Kind.STALLED_DIGEST]
 TEXT_LIMIT = 180
-EMAILS = engines["emails"]  # Jinja2 (tracker/jinja2_env.py): templates/jinja2/emails/
+EMAILS = engines["emails"]  # Jinja2 (tracker/reminders/jinja2_env.py): templates/reminders/
 
 
 def item_url(implementation_id):
@@ -233,8 +234,8 @@ def compose(recipient, rows, content, cc):
             # Worked out once here rather than in the templates' loops (10,000 e-mails a run).
             "why_label": _("Why:"), "start": "right" if language == "ar" else "left",
         }
-        text = EMAILS.get_template("emails/reminder.txt").render(context)
-        html = EMAILS.get_template("emails/reminder.html").render(context)
+        text = EMAILS.get_template("reminder.txt").render(context)
+        html = EMAILS.get_template("reminder.html").render(context)
     message = EmailMultiAlternatives(
         subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], cc=cc,
         headers={

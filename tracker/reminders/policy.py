@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tracker.models import Body, FocalPointDesignation, Implementation, Reminder, ReviewCycle
-from tracker.permissions import SECRETARIAT_GROUP
+from tracker.core.models import Body, FocalPointDesignation, Implementation, ReviewCycle
+from tracker.core.permissions import SECRETARIAT_GROUP
+from tracker.reminders.models import Reminder
 
 Kind = Reminder.Kind
 FP = FocalPointDesignation

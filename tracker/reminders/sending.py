@@ -29,10 +29,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tracker.models import Reminder
 from tracker.reminders import journal as send_journal
 from tracker.reminders import policy
 from tracker.reminders.compose import BatchContent, compose
+from tracker.reminders.models import Reminder
 
 log = logging.getLogger(__name__)
 State = Reminder.State

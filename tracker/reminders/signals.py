@@ -7,7 +7,7 @@ broker is down the submit still succeeds at once (enqueue logs and returns).
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from tracker.models import ProgressReport
+from tracker.core.models import ProgressReport
 from tracker.reminders.enqueue import enqueue
 
 

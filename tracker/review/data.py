@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from tracker.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
-from tracker.querysets import FOLLOWED_UP, SETTLED, StalledContext, StalledReason, stalled_reasons_of
+from tracker.core.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
+from tracker.core.querysets import FOLLOWED_UP, SETTLED, StalledContext, StalledReason, stalled_reasons_of
+from tracker.core.services import current_cycle_of
 from tracker.review.forms import ANY_REASON
-from tracker.services import current_cycle_of
 
 ROWS_PER_PAGE = 25
 SUMMARY_CACHE_SECONDS = 60
@@ -34,14 +34,6 @@ def data_version():
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [str(value) for value in cursor.fetchone()]
-
-
-def item_url(pk):
-    """The item page (built with the focal point pages); a plain path while that URL is not installed."""
-    try:
-        return reverse("item", args=[pk])
-    except NoReverseMatch:
-        return f"/items/{pk}/"
 
 
 def render_cell(item):
@@ -307,7 +299,7 @@ class ReviewData:
         item.reasons = stalled_reasons_of(item)
         item.explanations = [self.context.explain(item, reason) for reason in item.reasons]
         item.matches_filter = self.matches(item)
-        item.url = item_url(item.pk)
+        item.url = reverse("item", args=[item.pk])
         before = getattr(item, "before_status", None)
         if self.baseline is None:
             item.changed = False

@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tracker.models import Body, Meeting, MemberState, ReviewCycle, ReviewOutcome, Status, ThematicArea
-from tracker.querysets import StalledReason
+from tracker.core.models import Body, Meeting, MemberState, ReviewCycle, ReviewOutcome, Status, ThematicArea
+from tracker.core.querysets import StalledReason
 
 ANY_REASON = "any"
 SORTS = [

@@ -1,5 +1,5 @@
 """The review view (secretariat and reviewers). Thin: the data comes from tracker.review.data, the
-rules from tracker.querysets, every change from tracker.services."""
+rules from tracker.core.querysets, every change from tracker.core.services."""
 
 from functools import wraps
 
@@ -13,13 +13,13 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from tracker.models import Implementation, ReviewCycle
-from tracker.permissions import request_access
-from tracker.querysets import SETTLED, explain_stalled
+from tracker.core.models import Implementation, ReviewCycle
+from tracker.core.permissions import request_access
+from tracker.core.querysets import SETTLED, explain_stalled
+from tracker.core.services import CYCLE_MOVES, move_cycle, record_outcome
 from tracker.review import exports
 from tracker.review.data import Filters, ReviewData
 from tracker.review.forms import CycleMoveForm, OutcomeForm, ReviewFilterForm
-from tracker.services import CYCLE_MOVES, move_cycle, record_outcome
 
 REPORT_ITEMS_LIMIT = 500
 
@@ -45,7 +45,7 @@ def language_from(request):
 
 def load(request):
     """The filter form bound to the address, and the data it selects."""
-    from tracker.models import Body
+    from tracker.core.models import Body
 
     body_form = ReviewFilterForm(request.GET)
     body = body_form.cleaned().get("body") or Body.objects.order_by("pk").first()

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
 
@@ -46,6 +46,16 @@ class TrackerAdminSite(admin.AdminSite):
         if otp_required(request.user) or user_has_device(request.user):
             return request.user.is_verified()
         return True
+
+    def get_app_list(self, request, app_label=None):
+        """Section and model names through our catalogue too: third-party apps (axes, django-otp) name them
+        in English only; `third_party_names` lists them for makemessages."""
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            app["name"] = gettext(str(app["name"]))
+            for model in app["models"]:
+                model["name"] = gettext(str(model["name"]))
+        return app_list
 
     def index(self, request, extra_context=None):
         from tracker.secretariat.dashboard import dashboard

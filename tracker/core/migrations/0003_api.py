@@ -10,7 +10,10 @@ class Migration(migrations.Migration):
     dependencies = [
         ('tracker', '0002_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        migrations.swappable_dependency(settings.KNOX_TOKEN_MODEL),
+        # knox's last migration, not its first: since the api app (planned first, leaves are alphabetical)
+        # depends on this chain, knox's later SQLite table rebuilds would otherwise run after
+        # tracker_apitoken references knox_authtoken. Every existing database had knox fully migrated.
+        ('knox', '0009_extend_authtoken_field'),
     ]
 
     operations = [

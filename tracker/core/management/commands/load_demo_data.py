@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -7,7 +9,7 @@ from tracker.core.demo import ACCOUNTS, DEMO_PASSWORD, load_demo
 class Command(BaseCommand):
     help = "Load demo accounts, focal points, review cycles and reports (for demonstration only). Idempotent."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         call_command("load_reference_data", verbosity=0)
         created = load_demo()
         self.stdout.write("Demo data loaded." if created else "Demo data already present: nothing changed.")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -10,7 +12,7 @@ REFERENCE_FIXTURE = settings.BASE_DIR / "fixtures" / "reference.json"
 class Command(BaseCommand):
     help = "Load the reference data (member states, bodies, themes, meetings, recommendations). Idempotent."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         changed = load_fixture(REFERENCE_FIXTURE)
         for recommendation in Recommendation.objects.select_related("meeting__body"):
             recommendation.sync_implementations()

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RemindersConfig(AppConfig):
+    name = "tracker.reminders"
+    label = "reminders"
+    verbose_name = _("Reminders")
+
+    def ready(self):
+        from tracker.reminders import signals  # noqa: F401
+
+    def admin_index_panel(self):
+        """The admin index's links to the reminder log, with the failures the secretariat must see."""
+        from tracker.reminders.models import Reminder
+        from tracker.reminders.sending import past_the_lease
+
+        return "admin/reminders/index_panel.html", {
+            "failed_reminders": Reminder.objects.filter(state=Reminder.State.FAILED).count(),
+            "held_reminders": Reminder.objects.filter(past_the_lease()).count(),
+        }
