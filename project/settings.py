@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "tracker.core.middleware.SecondFactorMiddleware",
     "tracker.core.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -168,8 +169,11 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# Failures count against the account the name resolves to, whatever its spelling (tracker.core.auth).
+AXES_USERNAME_CALLABLE = "tracker.core.auth.lockout_key"
 AXES_VERBOSE = False
 OTP_REQUIRED_FOR_SECRETARIAT = env_bool("OTP_REQUIRED_FOR_SECRETARIAT", False)
+OTP_TOTP_ISSUER = "Recommendation tracker"  # the name authenticator apps show
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from tracker.core.health import health
-from tracker.core.views import switch_language
+from tracker.core.views import switch_language, two_factor
 
 
 def moved_admin(app_label):
@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(r"^admin/tracker/(?P<model>reminder)/(?P<rest>.*)$", moved_admin("reminders")),
     re_path(r"^admin/tracker/(?P<model>partnersystem|apitoken)/(?P<rest>.*)$", moved_admin("api")),
     path("admin/", admin.site.urls),
+    path("accounts/two-factor/", two_factor, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("review/", include("tracker.review.urls")),
     path("api/", include("tracker.api.urls")),

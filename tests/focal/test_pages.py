@@ -299,3 +299,20 @@ def test_it_runs_the_same_number_of_queries_on_the_item_page_whatever_the_timeli
     with CaptureQueriesContext(connection) as four:
         client.get(f"/items/{item.pk}/")
     assert len(four) == len(one)
+
+
+def test_it_locks_the_account_whatever_spelling_the_guesses_use(client, egypt_focal_point, settings):
+    from tests.conftest import PASSWORD
+
+    spellings = ["fp-egypt@example.org", "FP-EGYPT@example.org", " fp-egypt@example.org ", "fp-egypt@EXAMPLE.ORG",
+                 "FP-Egypt"]
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": spellings[attempt % len(spellings)], "password": "wrong"})
+    response = client.post("/accounts/login/", {"username": "fp-egypt", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_it_locks_unknown_names_by_address(client, db, settings):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": f"nobody-{attempt}", "password": "wrong"})
+    assert client.post("/accounts/login/", {"username": "nobody-else", "password": "x"}).status_code == 429

@@ -17,7 +17,8 @@ admin.site.unregister(AuthToken)
 class PartnerSystemForm(forms.ModelForm):
     class Meta:
         model = PartnerSystem
-        fields = ["code", "name", "is_secretariat_level", "contact_email", "notes", "is_active"]
+        fields = ["code", "name", "is_secretariat_level", "cleared_for_confidential", "contact_email", "notes",
+                  "is_active"]
 
 
 class TokenInline(admin.TabularInline):
@@ -35,13 +36,16 @@ class TokenInline(admin.TabularInline):
 @admin.register(PartnerSystem)
 class PartnerSystemAdmin(admin.ModelAdmin):
     form = PartnerSystemForm
-    list_display = ["code", "name", "is_secretariat_level", "is_active", "created_at"]
-    list_filter = ["is_secretariat_level", "is_active"]
+    list_display = ["code", "name", "is_secretariat_level", "cleared_for_confidential", "is_active", "created_at"]
+    list_filter = ["is_secretariat_level", "cleared_for_confidential", "is_active"]
     search_fields = ["code", "name", "contact_email"]
     inlines = [TokenInline]
 
     def get_readonly_fields(self, request, obj=None):
         return ["code"] if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: its tokens stop working and the record stays
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -49,7 +53,7 @@ class PartnerSystemAdmin(admin.ModelAdmin):
             return
         # A new partner gets its service account: a user without a password who can only use tokens.
         partner = ensure_partner(obj.code, obj.name, secretariat_level=obj.is_secretariat_level)
-        for field in ("contact_email", "notes", "is_active"):
+        for field in ("cleared_for_confidential", "contact_email", "notes", "is_active"):
             setattr(partner, field, getattr(obj, field))
         partner.save()
         obj.pk, obj.service_account = partner.pk, partner.service_account

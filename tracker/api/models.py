@@ -28,6 +28,13 @@ class PartnerSystem(models.Model):
             "recommendations and review cycles."
         ),
     )
+    cleared_for_confidential = models.BooleanField(
+        _("cleared for confidential recommendations"), default=False,
+        help_text=_(
+            "Sees recommendations that are not public (within its tokens' member states). Secretariat-level "
+            "partners act for the secretariat and are always cleared."
+        ),
+    )
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     is_active = models.BooleanField(

@@ -47,11 +47,13 @@ def token_access(api_token):
     """The one Access object for a token: its states (or all) and, if read-write, reporting/managing."""
     states = frozenset(api_token.state_ids)
     write = api_token.scope == ApiToken.Scope.WRITE
+    partner = api_token.partner
     return Access(
         all_states=not states,
-        state_ids=states,
+        scopes=frozenset((None, state_id) for state_id in states),  # a token's states, in every body
+        sees_confidential=partner.is_secretariat_level or partner.cleared_for_confidential,
         can_report=write,
-        can_manage=write and api_token.partner.is_secretariat_level,
+        can_manage=write and partner.is_secretariat_level,
     )
 
 

@@ -431,12 +431,15 @@ def writable_schema(viewset, read, write):
 
 
 class RecommendationViewSet(WritableViewSet):
-    queryset = Recommendation.objects.all()
+    queryset = Recommendation.objects.all()  # for the schema; requests read get_queryset()
     shape_class = rows.RecommendationShape
     serializer_class = s.RecommendationSerializer
     write_serializer_class = s.RecommendationWriteSerializer
     filterset_class = filters.RecommendationFilter
     ordering_fields = ["id", "updated_at"]
+
+    def get_queryset(self):
+        return Recommendation.objects.visible_to(self.client.access)
 
     def etag(self, row):
         return row["etag"]
@@ -462,11 +465,11 @@ class ReviewCycleViewSet(WritableViewSet):
         if serializer.instance is None and target not in (None, ReviewCycle.State.PLANNED):
             cycle.full_clean()
             cycle.save()
-            return services.move_cycle(cycle, target)
+            return services.move_cycle(cycle, target, by=self.request.user)
         cycle.full_clean()
         cycle.save()
         if target and target != cycle.state:
-            cycle = services.move_cycle(cycle, target)
+            cycle = services.move_cycle(cycle, target, by=self.request.user)
         return cycle
 
 

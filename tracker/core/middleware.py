@@ -1,6 +1,8 @@
 from collections.abc import Callable
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import translation
 
 
@@ -28,3 +30,30 @@ class UserLanguageMiddleware:
             return None
         profile = getattr(user, "tracker_profile", None) if hasattr(user, "tracker_profile") else None
         return profile.language if profile else None
+
+
+class SecondFactorMiddleware:
+    """Staff who still owe their second factor reach only sign-in pages until they give it (or enrol):
+    a page sends them to /accounts/two-factor/, an API call answers 403. Runs after django-otp's middleware."""
+
+    OPEN_PREFIXES = ("/accounts/", "/admin/login/", "/admin/logout/", "/static/", "/language/", "/health/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from tracker.core.permissions import needs_second_factor
+
+        if request.path.startswith(self.OPEN_PREFIXES) or not needs_second_factor(request.user):
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return second_factor_required_json()
+        return redirect_to_login(request.get_full_path(), reverse("two_factor"), "next")
+
+
+def second_factor_required_json() -> HttpResponse:
+    from django.http import JsonResponse
+    from django.utils.translation import gettext as _
+
+    detail = _("Verify your sign-in with your authenticator code first (at /accounts/two-factor/).")
+    return JsonResponse({"status": 403, "code": "second_factor_required", "detail": detail}, status=403)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from pathlib import PurePath
 from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +26,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from tracker.core.evidence import download_name, stored_suffix
 from tracker.core.querysets import (
     DesignationQuerySet,
     ImplementationQuerySet,
@@ -289,11 +294,20 @@ class Recommendation(models.Model):
         """One implementation per applicable state; states no longer applicable keep theirs, marked."""
         states = {s.pk for s in self.applicable_states()}
         existing = {i.member_state_id: i for i in self.implementations.all()}
-        Implementation.objects.bulk_create(
+        from tracker.core.history import current_user_id, record_item_history
+
+        created = Implementation.objects.bulk_create(
             [Implementation(recommendation=self, member_state_id=pk) for pk in states - existing.keys()]
         )
-        self.implementations.filter(member_state_id__in=states, applies=False).update(applies=True)
-        self.implementations.exclude(member_state_id__in=states).filter(applies=True).update(applies=False)
+        back = list(self.implementations.filter(member_state_id__in=states, applies=False).values_list("pk", flat=True))
+        gone = list(self.implementations.exclude(member_state_id__in=states).filter(applies=True)
+                    .values_list("pk", flat=True))
+        Implementation.objects.filter(pk__in=back).update(applies=True)
+        Implementation.objects.filter(pk__in=gone).update(applies=False)
+        changed = [item.pk for item in created if item.pk] + back + gone
+        if changed:
+            reason = f"Recommendation {self.reference}: the states it applies to changed"
+            record_item_history(Implementation.objects.filter(pk__in=changed), reason, current_user_id())
 
 
 class Implementation(models.Model):
@@ -376,9 +390,21 @@ class Implementation(models.Model):
 
 
 def evidence_upload_to(instance: Evidence, filename: str) -> str:
-    """A random name: the original is kept in the database, never used on disk or in a URL."""
-    suffix = PurePath(filename).suffix.lower()[:10]
-    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    """A random name with the extension of the type read from the content: the original name is kept in the
+    database, never used on disk or in a URL."""
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{stored_suffix(instance.content_type)}"
+
+
+#: The longest text of a report or a review outcome (the web form, the admin and the API refuse more).
+REPORT_TEXT_MAX_LENGTH = 20_000
+
+
+def text_rules(max_length: int | None = REPORT_TEXT_MAX_LENGTH) -> list[Any]:
+    """Validators of a free text: no NUL character (PostgreSQL refuses it in text), at most `max_length`."""
+    rules: list[Any] = [ProhibitNullCharactersValidator()]
+    if max_length is not None:
+        rules.append(MaxLengthValidator(max_length))
+    return rules
 
 
 class ProgressReport(models.Model):
@@ -407,9 +433,9 @@ class ProgressReport(models.Model):
     progress = models.PositiveSmallIntegerField(
         _("progress (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
-    narrative = models.TextField(_("what was done"), blank=True)
-    obstacles = models.TextField(_("obstacles"), blank=True)
-    support_needed = models.TextField(_("support needed"), blank=True)
+    narrative = models.TextField(_("what was done"), blank=True, validators=text_rules())
+    obstacles = models.TextField(_("obstacles"), blank=True, validators=text_rules())
+    support_needed = models.TextField(_("support needed"), blank=True, validators=text_rules())
     based_on_version = models.PositiveIntegerField(
         _("implementation version when opened"), null=True, blank=True,
         help_text=_("Used to refuse a save when someone else reported in between."),
@@ -492,6 +518,11 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def download_name(self) -> str:
+        """The name it is downloaded under: the original, with the extension of the type of its content."""
+        return download_name(self.original_name, self.content_type)
 
 
 class FocalPointDesignation(models.Model):
@@ -650,9 +681,9 @@ class ReviewOutcome(models.Model):
         verbose_name=_("review cycle"),
     )
     obstacle_category = models.CharField(_("obstacle category"), max_length=32, choices=ObstacleCategory.choices)
-    obstacle = models.TextField(_("obstacle found"), blank=True)
-    solution = models.TextField(_("solution agreed"), blank=True)
-    follow_up_by = models.CharField(_("who follows up"), max_length=255, blank=True)
+    obstacle = models.TextField(_("obstacle found"), blank=True, validators=text_rules())
+    solution = models.TextField(_("solution agreed"), blank=True, validators=text_rules())
+    follow_up_by = models.CharField(_("who follows up"), max_length=255, blank=True, validators=text_rules(None))
     follow_up_due = models.DateField(_("follow up by"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")

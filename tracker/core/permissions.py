@@ -1,7 +1,11 @@
 """The one permission check, used by the pages, the API and the admin.
 
-An `Access` says what a caller may see and do: every state (secretariat, reviewers) or a set of
-states (focal points through their active designations, partner tokens through their scope).
+An `Access` says what a caller may see and do: every state (secretariat, reviewers), or a set of
+scopes: (body, member state) pairs for focal points, through their active designations (a focal point
+of Egypt for AIMC does not see Egypt's items of another body), and member states of any body for partner
+tokens. Confidential recommendations (`is_public` false) are seen by the secretariat and reviewers, by the
+focal points of the states they apply to, and by partners cleared for them (`sees_confidential`); the
+querysets' `visible_to(access)` apply this, so every face (pages, evidence, review, exports, API) agrees.
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ REVIEWER_GROUP = "Reviewer"
 FOCAL_POINT_GROUP = "Focal point"
 
 
+#: A scope: (body id, member state id); a body of None stands for every body (partner tokens).
+Scope = tuple[int | None, int]
+
+
 @dataclass(frozen=True)
 class Access:
     all_states: bool = False
-    state_ids: frozenset[int] = field(default_factory=frozenset)
+    scopes: frozenset[Scope] = field(default_factory=frozenset)
+    sees_confidential: bool = False  # confidential recommendations, within what the scopes show
     can_report: bool = False  # submit progress reports on visible items
     can_manage: bool = False  # secretariat: cycles, outcomes, recommendations, focal points
     is_reviewer: bool = False
@@ -36,11 +45,28 @@ class Access:
         """May open the review view (all states, read-only or not)."""
         return self.all_states and (self.can_manage or self.is_reviewer)
 
-    def sees_state(self, state_id: int) -> bool:
-        return self.all_states or state_id in self.state_ids
+    @property
+    def state_ids(self) -> frozenset[int]:
+        """The member states the scopes name, of whichever body."""
+        return frozenset(state_id for _, state_id in self.scopes)
+
+    def scopes_by_body(self) -> dict[int | None, set[int]]:
+        by_body: dict[int | None, set[int]] = {}
+        for body_id, state_id in self.scopes:
+            by_body.setdefault(body_id, set()).add(state_id)
+        return by_body
+
+    def sees(self, body_id: int, state_id: int) -> bool:
+        return self.all_states or (body_id, state_id) in self.scopes or (None, state_id) in self.scopes
+
+    def sees_item(self, implementation: Implementation) -> bool:
+        """Needs `recommendation__meeting` loaded (select_related) to ask no query."""
+        recommendation = implementation.recommendation
+        confidential_ok = recommendation.is_public or self.sees_confidential
+        return confidential_ok and self.sees(recommendation.meeting.body_id, implementation.member_state_id)
 
     def may_report_on(self, implementation: Implementation) -> bool:
-        return self.can_report and self.sees_state(implementation.member_state_id)
+        return self.can_report and self.sees_item(implementation)
 
 
 NO_ACCESS = Access()
@@ -61,23 +87,52 @@ def is_reviewer(user: User | AnonymousUser) -> bool:
     return user.is_active and REVIEWER_GROUP in _group_names(user)
 
 
-def designated_state_ids(user: User, today: date | None = None) -> frozenset[int]:
+def needs_second_factor(user: User | AnonymousUser) -> bool:
+    """A staff account (secretariat, reviewer, superuser) that must still prove its second factor in this
+    session: always once it has an authenticator, and without one too where the deployment makes two-factor
+    sign-in mandatory (it is then sent to enrol). The one check the pages, the admin and the API use."""
+    if not user.is_authenticated or not (user.is_superuser or is_secretariat(user) or is_reviewer(user)):
+        return False
+    verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
+    if verified is not None and verified():
+        return False
+    from django.conf import settings
+
+    return settings.OTP_REQUIRED_FOR_SECRETARIAT or has_authenticator(user)
+
+
+def has_authenticator(user: User | AnonymousUser) -> bool:
+    """Whether the user has a confirmed authenticator (TOTP app or backup codes): one query, memoised on
+    the user object, so a request asks it once whatever checks it."""
+    if not hasattr(user, "_tracker_has_authenticator"):
+        from django_otp.plugins.otp_static.models import StaticDevice
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        totp = TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).values("pk")
+        static = StaticDevice.objects.filter(user_id=user.pk, confirmed=True).values("pk")
+        user._tracker_has_authenticator = totp.union(static).exists()  # type: ignore[union-attr]
+    return user._tracker_has_authenticator  # type: ignore[union-attr]
+
+
+def designated_scopes(user: User, today: date | None = None) -> frozenset[Scope]:
+    """(body, member state) of the user's active designations."""
     from tracker.core.models import FocalPointDesignation
 
     designations = FocalPointDesignation.objects.active(today).filter(user=user)
-    return frozenset(designations.values_list("member_state_id", flat=True))
+    return frozenset(designations.values_list("body_id", "member_state_id"))
 
 
 def access_for(user: User | AnonymousUser | None, today: date | None = None) -> Access:
     """The access of a signed-in user; computed once per request by the callers that cache it."""
-    if not user or not user.is_authenticated or not user.is_active:
+    if not user or not user.is_authenticated or not user.is_active or needs_second_factor(user):
         return NO_ACCESS
     if is_secretariat(user):
-        return Access(all_states=True, can_report=True, can_manage=True)
+        return Access(all_states=True, sees_confidential=True, can_report=True, can_manage=True)
     if is_reviewer(user):
-        return Access(all_states=True, is_reviewer=True)
-    states = designated_state_ids(user, today or timezone.localdate())
-    return Access(state_ids=states, can_report=bool(states))
+        return Access(all_states=True, sees_confidential=True, is_reviewer=True)
+    scopes = designated_scopes(user, today or timezone.localdate())
+    # A focal point sees a confidential recommendation only as an item of a state and body they act for.
+    return Access(scopes=scopes, sees_confidential=True, can_report=bool(scopes))
 
 
 def request_access(request: HttpRequest) -> Access:

@@ -204,10 +204,10 @@ class ImplementationQuerySet(models.QuerySet["Implementation"]):
         return self.exclude(status__in=SETTLED)
 
     def visible_to(self, access: Access) -> Self:
-        """What a user or partner may see; `access` is a tracker.core.permissions.Access."""
-        if access.all_states:
+        """What a user or partner may see (tracker.core.permissions says who sees what)."""
+        if access.all_states and access.sees_confidential:
             return self
-        return self.filter(member_state_id__in=access.state_ids)
+        return self.filter(item_scope(access))
 
     def with_stalled_reasons(self, context: StalledContext | None = None) -> Self:
         """Annotate `stalled_<reason>` booleans and `is_stalled` (all false for settled or no longer
@@ -262,9 +262,34 @@ def explain_stalled(
     return [(reason, context.explain(implementation, reason)) for reason in stalled_reasons_of(implementation, context)]
 
 
+def item_scope(access: Access) -> Q:
+    """Implementations within an access's scopes, of public recommendations unless it sees confidential ones."""
+    condition = Q() if access.sees_confidential else Q(recommendation__is_public=True)
+    if access.all_states:
+        return condition
+    within = Q(pk__in=[])  # no scope: nothing
+    for body_id, state_ids in sorted(access.scopes_by_body().items(), key=lambda pair: pair[0] or 0):
+        scope = Q(member_state_id__in=sorted(state_ids))
+        if body_id is not None:
+            scope &= Q(recommendation__meeting__body_id=body_id)
+        within |= scope
+    return condition & within
+
+
 class RecommendationQuerySet(models.QuerySet["Recommendation"]):
     def active(self) -> Self:
         return self.filter(is_archived=False)
+
+    def visible_to(self, access: Access) -> Self:
+        """Public recommendations, and the confidential ones the access sees an item of."""
+        if access.sees_confidential and access.all_states:
+            return self
+        if not access.sees_confidential:
+            return self.filter(is_public=True)
+        from tracker.core.models import Implementation
+
+        items = Implementation.objects.filter(item_scope(access)).values("recommendation_id")
+        return self.filter(Q(is_public=True) | Q(pk__in=items))
 
 
 class ReportQuerySet(models.QuerySet["ProgressReport"]):

@@ -1,6 +1,7 @@
 """The three roles, as groups with permissions. Used by a data migration and by tests."""
 
 from django.apps.registry import Apps
+from django.db.models import Q
 
 from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
 
@@ -23,7 +24,11 @@ def ensure_roles(apps: Apps) -> None:
     permission_model = apps.get_model("auth", "Permission")
     managed = permission_model.objects.filter(content_type__app_label__in=MANAGED_APPS)
     secretariat, _ = group_model.objects.get_or_create(name=SECRETARIAT_GROUP)
-    secretariat.permissions.set(managed.exclude(content_type__app_label="auth", codename__endswith="_permission"))
+    # The roles themselves (groups and their permissions) are a superuser's to change, never the secretariat's.
+    roles_and_grants = Q(content_type__app_label="auth") & (
+        Q(codename__endswith="_permission") | Q(codename__in=["add_group", "change_group", "delete_group"])
+    )
+    secretariat.permissions.set(managed.exclude(roles_and_grants))
     reviewer, _ = group_model.objects.get_or_create(name=REVIEWER_GROUP)
     reviewer.permissions.set(managed.filter(codename__startswith="view_", content_type__app_label__in=TRACKER_APPS))
     group_model.objects.get_or_create(name=FOCAL_POINT_GROUP)

@@ -16,6 +16,9 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker.core.history import columns as history_columns
+from tracker.core.history import insert_sql as history_insert_sql
+from tracker.core.history import record_item_history
 from tracker.core.models import (
     SETTLED_STATUSES,
     Evidence,
@@ -107,17 +110,28 @@ def _apply_report(implementation: Implementation, report: ProgressReport) -> Non
 
 
 def attach_evidence(report: ProgressReport, uploaded_files: Iterable[UploadedFile], author: User) -> None:
-    for uploaded in uploaded_files:
-        digest = hashlib.sha256()
-        for chunk in uploaded.chunks():
-            digest.update(chunk)
-        uploaded.seek(0)
-        # The stubs allow a file without a name or size; an uploaded file always has both.
-        Evidence.objects.create(
-            report=report, file=uploaded, original_name=cast(str, uploaded.name)[:255],
-            content_type=getattr(uploaded, "detected_type", "") or uploaded.content_type or "",
-            size=cast(int, uploaded.size), sha256=digest.hexdigest(), uploaded_by=author,
-        )
+    """Store evidence files on a saved report. Every path stores them here, so every path obeys the rules of
+    `tracker.core.evidence` (type by content, no macros, no inflating archive, size, quotas): all the files are
+    checked before any is written, and the ValidationError names the `evidence` field."""
+    from tracker.core.evidence import check_upload
+
+    files = list(uploaded_files)
+    if not files:
+        return
+    with transaction.atomic():
+        kinds = check_upload(report, files)
+        for uploaded, kind in zip(files, kinds, strict=True):
+            digest = hashlib.sha256()
+            for chunk in uploaded.chunks():
+                digest.update(chunk)
+            uploaded.seek(0)
+            # The stubs allow a file without a name or size; an uploaded file always has both. The stored name
+            # takes the extension of the detected type (`content_type`, set before the file is written).
+            original = "".join(c for c in cast(str, uploaded.name) if c.isprintable())[:255] or "evidence"
+            Evidence.objects.create(
+                report=report, file=uploaded, original_name=original, content_type=kind.mime,
+                size=cast(int, uploaded.size), sha256=digest.hexdigest(), uploaded_by=author,
+            )
 
 
 def ensure_may_report(access: Access, implementation: Implementation) -> None:
@@ -190,11 +204,11 @@ def record_outcome(implementation: Implementation, recorded_by: User, access: Ac
 
 
 def apply_outcome(outcome: ReviewOutcome) -> None:
-    """A recorded solution clears the implementation's open-obstacle reason."""
+    """A recorded solution clears the implementation's open-obstacle reason (and says so in its history)."""
     if outcome.records_solution:
-        Implementation.objects.filter(pk=outcome.implementation_id).update(
-            has_open_obstacle=False, updated_at=timezone.now()
-        )
+        item = Implementation.objects.filter(pk=outcome.implementation_id)
+        if item.filter(has_open_obstacle=True).update(has_open_obstacle=False, updated_at=timezone.now()):
+            record_item_history(item, f"Review outcome {outcome.pk}: solution recorded", outcome.recorded_by_id)
 
 
 def current_cycle_of(body_id: int) -> ReviewCycle | None:
@@ -240,8 +254,9 @@ def check_cycle_move(cycle: ReviewCycle, target: str) -> None:
 
 
 @transaction.atomic
-def move_cycle(cycle: ReviewCycle, target: str) -> ReviewCycle:
-    """Move a cycle along planned → open → under review → closed; closing freezes a snapshot."""
+def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None) -> ReviewCycle:
+    """Move a cycle along planned → open → under review → closed; closing freezes a snapshot. `by` is who
+    moved it: the items' history credits the streak changes of a close to them."""
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
     check_cycle_move(cycle, target)
     now = timezone.now()
@@ -250,7 +265,7 @@ def move_cycle(cycle: ReviewCycle, target: str) -> ReviewCycle:
         cycle.opened_at = now
     if target == ReviewCycle.State.CLOSED:
         cycle.closed_at = now
-        freeze_snapshot(cycle)
+        freeze_snapshot(cycle, by=by)
     cycle.save()
     return cycle
 
@@ -277,9 +292,12 @@ def _same_as_before(previous: ReviewCycle | None) -> Q:
     )
 
 
-def _update_streaks_postgresql(items: QuerySet[Implementation], previous: ReviewCycle | None) -> None:
+def _update_streaks_postgresql(
+    items: QuerySet[Implementation], previous: ReviewCycle | None, reason: str, by: int | None
+) -> None:
     """The same streak update as the portable one, as a hash join against the previous snapshot,
-    touching only rows whose streak changes (a million correlated probes took about a minute)."""
+    touching only rows whose streak changes (a million correlated probes took about a minute); the
+    rows it changes enter the history in the same statement."""
     from tracker.core.models import CycleSnapshot
 
     selected, params = items.values("id", "status", "progress").query.sql_with_params()
@@ -294,12 +312,17 @@ def _update_streaks_postgresql(items: QuerySet[Implementation], previous: Review
             LEFT JOIN {snapshot} AS s ON s.implementation_id = cur.id AND s.cycle_id = %s
         ) AS x
         WHERE x.id = target.id AND (x.same OR target.unchanged_cycles <> 0)
+        RETURNING target.*
     """
+    columns = ", ".join(connection.ops.quote_name(c) for c in history_columns())
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.NOT_STARTED, *params, previous.pk if previous else None])
+        cursor.execute(
+            f"WITH changed AS ({sql}) " + history_insert_sql(f"SELECT {columns}, %s, %s, '~', %s FROM changed"),
+            [Status.NOT_STARTED, *params, previous.pk if previous else None, timezone.now(), reason, by],
+        )
 
 
-def freeze_snapshot(cycle: ReviewCycle, batch_size: int | None = None) -> None:
+def freeze_snapshot(cycle: ReviewCycle, batch_size: int | None = None, by: User | None = None) -> None:
     """Snapshot every current implementation of the cycle's body and update its unchanged-cycles streak.
 
     Two set-based statements (an UPDATE and an INSERT ... SELECT), so closing a cycle over a million
@@ -309,12 +332,17 @@ def freeze_snapshot(cycle: ReviewCycle, batch_size: int | None = None) -> None:
 
     items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).order_by()
     previous = previous_closed_cycle(cycle)
+    reason, by_id = f"Cycle {cycle.pk} closed: unchanged streak updated"[:100], by.pk if by else None
     if connection.vendor == "postgresql":
-        _update_streaks_postgresql(items, previous)
+        _update_streaks_postgresql(items, previous, reason, by_id)
     else:
+        streaks = dict(items.values_list("pk", "unchanged_cycles"))
         items.update(unchanged_cycles=Case(
             When(_same_as_before(previous), then=F("unchanged_cycles") + 1), default=Value(0),
         ))
+        now_streaks = dict(items.values_list("pk", "unchanged_cycles"))
+        changed = [pk for pk, streak in now_streaks.items() if streaks.get(pk) != streak]
+        record_item_history(Implementation.objects.filter(pk__in=changed), reason, by_id)
     rows = items.annotate(
         snapshot_cycle=Value(cycle.pk, output_field=IntegerField()),
         snapshot_reported=Case(When(last_report_cycle=cycle.pk, then=Value(True)), default=Value(False)),
@@ -342,15 +370,20 @@ class NewFocalPoint:
     phone: str = ""
 
 
-def _focal_point_user(person: NewFocalPoint) -> User:
-    """The existing account with this e-mail, or a new one without a usable password."""
+def focal_point_account(person: NewFocalPoint) -> User:
+    """The existing account with this e-mail, or a new one without a usable password (the welcome e-mail
+    lets its owner set one). A staff or superuser account is never made a focal point: its powers would
+    come with the designation's reach, and a focal point's e-mail would reach an administrator's account."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
     from tracker.core.permissions import FOCAL_POINT_GROUP
 
     user_model = get_user_model()
-    user = user_model.objects.filter(email__iexact=person.email).first()
+    user = user_model.objects.filter(email__iexact=person.email).order_by("pk").first()
+    if user is not None and (user.is_staff or user.is_superuser):
+        raise ValidationError({"email": _("This e-mail belongs to a staff account: a focal point needs an account "
+                                          "of their own.")})
     if user is None:
         username = person.username or person.email.split("@")[0]
         if user_model.objects.filter(username=username).exists():
@@ -385,7 +418,7 @@ def designate_focal_point(
         if ending.end_date is None:
             ending.end_date = today
             ending.save(update_fields=["end_date"])  # through save(), so the handover enters the history
-    user = _focal_point_user(person)
+    user = focal_point_account(person)
     designation = FocalPointDesignation(
         user=user, member_state=member_state, body=body, role=role, start_date=start_date or today,
         preferred_language=person.language, phone=person.phone,

@@ -105,7 +105,7 @@ def move(request):
     else:
         cycle = form.cleaned_data["cycle"]
         try:
-            moved = move_cycle(cycle, form.cleaned_data["target"])
+            moved = move_cycle(cycle, form.cleaned_data["target"], by=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:

@@ -2,10 +2,11 @@
 autocomplete, inlines, actions that go through tracker.core.services, import/export, history. Nothing is deleted.
 """
 
+from axes.models import AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -28,7 +29,8 @@ class SafeHistoryAdmin(SimpleHistoryAdmin):
 
 
 class TrackerUserAdmin(UserAdmin):
-    """Only a superuser grants superuser status or single permissions; the secretariat manages roles (groups)."""
+    """Only a superuser grants superuser status or single permissions, or touches a superuser's account (its
+    password included); the secretariat assigns people to the roles."""
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -36,9 +38,29 @@ class TrackerUserAdmin(UserAdmin):
             fields += ["is_superuser", "user_permissions"]
         return fields
 
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # people are deactivated, never deleted: their reports and the logs name them
+
 
 admin.site.unregister(User)
 admin.site.register(User, TrackerUserAdmin)
+
+
+class ImportIsAWriteMixin:
+    """Importing creates and changes rows: it needs both permissions, whoever can open the admin."""
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
 
 
 class NoDeleteMixin:
@@ -46,6 +68,17 @@ class NoDeleteMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def make_undeletable(*models_):
+    """Third-party admins of records (sign-in logs, the role groups) without their delete action and page."""
+    for model in models_:
+        registered = type(admin.site._registry[model])
+        admin.site.unregister(model)
+        admin.site.register(model, type(f"Undeletable{registered.__name__}", (NoDeleteMixin, registered), {}))
+
+
+make_undeletable(AccessLog, AccessFailureLog, Group)
 
 
 class LargeTableMixin:
@@ -131,7 +164,7 @@ class ImplementationInline(ReadOnlyInline):
 
 
 @admin.register(models.Recommendation)
-class RecommendationAdmin(NoDeleteMixin, ImportExportMixin, SafeHistoryAdmin):
+class RecommendationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin, SafeHistoryAdmin):
     resource_classes = [RecommendationResource]
     list_display = ["reference", "meeting", "text_en", "text_ar", "target_date", "is_public", "is_archived",
                     "is_sample"]
@@ -225,13 +258,21 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
 
     @admin.action(description=_("Archive the selected reports"), permissions=["change"])
     def archive(self, request, queryset):
-        count = queryset.update(is_archived=True)
+        count = self._set_archived(request, queryset, True)
         self.message_user(request, _("%(count)s reports archived.") % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Restore the selected reports from the archive"), permissions=["change"])
     def unarchive(self, request, queryset):
-        count = queryset.update(is_archived=False)
+        count = self._set_archived(request, queryset, False)
         self.message_user(request, _("%(count)s reports restored.") % {"count": count}, messages.SUCCESS)
+
+    def _set_archived(self, request, queryset, archived):
+        """Each report's History page (the admin log) says who archived or restored it, and when."""
+        reports = list(queryset.exclude(is_archived=archived))
+        models.ProgressReport.objects.filter(pk__in=[r.pk for r in reports]).update(is_archived=archived)
+        for report in reports:
+            self.log_change(request, report, [{"changed": {"fields": ["is_archived"]}}])
+        return len(reports)
 
 
 @admin.register(models.Evidence)
@@ -271,7 +312,7 @@ class NewDesignationForm(DesignationForm):
 
 
 @admin.register(models.FocalPointDesignation)
-class FocalPointDesignationAdmin(NoDeleteMixin, ImportExportMixin, SafeHistoryAdmin):
+class FocalPointDesignationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin, SafeHistoryAdmin):
     resource_classes = [FocalPointResource]
     list_display = ["user", "user_email", "member_state", "body", "role", "start_date", "end_date",
                     "preferred_language", "handover_link"]
@@ -283,6 +324,16 @@ class FocalPointDesignationAdmin(NoDeleteMixin, ImportExportMixin, SafeHistoryAd
     readonly_fields = ["created_at"]
     actions = ["end_today"]
     change_list_template = "admin/tracker/focalpointdesignation/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who, for which state and body, is the designation itself: changing it is a handover.
+        return [*self.readonly_fields, "user", "member_state", "body"] if obj else self.readonly_fields
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """New designations go through the designation service (checks, welcome e-mail), like imports."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return redirect("admin:tracker_focalpointdesignation_designate")
 
     @admin.display(description=_("e-mail"), ordering="user__email")
     def user_email(self, obj):
@@ -366,7 +417,7 @@ class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
     def _move(self, request, queryset, target):
         for cycle in queryset:
             try:
-                services.move_cycle(cycle, target)
+                services.move_cycle(cycle, target, by=request.user)
             except ValidationError as error:
                 self.message_user(request, f"{cycle}: {' '.join(error.messages)}", messages.ERROR)
             else:

@@ -5,12 +5,12 @@ lists every row error before anything is saved; a file with errors changes nothi
 """
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from tracker.core import services
 from tracker.core.models import Body, FocalPointDesignation, Meeting, MemberState, Recommendation, ThematicArea
-from tracker.core.permissions import FOCAL_POINT_GROUP
 
 
 class LookupWidget(widgets.ForeignKeyWidget):
@@ -71,12 +71,28 @@ class RecommendationResource(ValidatedResource):
         export_order = fields
 
 
-class FocalPointResource(ValidatedResource):
-    """One row per designation; the account is found by e-mail, or created without a usable password."""
+class UserByEmailWidget(widgets.ForeignKeyWidget):
+    """The focal point's account by e-mail, as the designation service finds it (before_import_row has
+    created a missing one through the same service, so a row error names only real problems)."""
 
-    email = fields.Field(attribute="user__email", column_name="email", readonly=True)
-    user = fields.Field(attribute="user", column_name="username",
-                        widget=LookupWidget(get_user_model(), field="username"))
+    def __init__(self):
+        super().__init__(get_user_model(), field="email")
+
+    def clean(self, value, row=None, **kwargs):
+        email = str(value or "").strip()
+        user = get_user_model().objects.filter(email__iexact=email).order_by("pk").first() if email else None
+        if user is None:
+            raise ValueError(_("No account with the e-mail “%(value)s”.") % {"value": email})
+        return user
+
+
+class FocalPointResource(ValidatedResource):
+    """One row per designation, found by the person's e-mail, state, body and start date. A new designation
+    goes through the designation service, as on the "Designate" page: the account is found by e-mail (never
+    a staff account) or created without a usable password, and its owner is e-mailed a link to set one."""
+
+    username = fields.Field(attribute="user__username", column_name="username", readonly=True)
+    user = fields.Field(attribute="user", column_name="email", widget=UserByEmailWidget())
     member_state = fields.Field(attribute="member_state", column_name="member_state",
                                 widget=LookupWidget(MemberState, field="iso_code"))
     body = fields.Field(attribute="body", column_name="body", widget=LookupWidget(Body, field="code"))
@@ -84,18 +100,29 @@ class FocalPointResource(ValidatedResource):
     class Meta(ValidatedResource.Meta):
         model = FocalPointDesignation
         import_id_fields = ["user", "member_state", "body", "start_date"]
-        fields = ["username", "email", "member_state", "body", "role", "start_date", "end_date",
+        fields = ["username", "user", "member_state", "body", "role", "start_date", "end_date",
                   "preferred_language", "phone"]
         export_order = fields
 
     def before_import_row(self, row, **kwargs):
-        """Create the account named by username and e-mail if it does not exist (rolled back in a dry run)."""
-        username, email = (row.get("username") or "").strip(), (row.get("email") or "").strip()
-        if not username or not email:
-            return
-        user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(username=username, defaults={"email": email})
-        if created:
-            user.set_unusable_password()
-            user.save()
-        user.groups.add(Group.objects.get_or_create(name=FOCAL_POINT_GROUP)[0])
+        """Find or create the account the way the service does (rolled back with the dry run)."""
+        email = str(row.get("email") or "").strip()
+        if email:
+            try:
+                services.focal_point_account(services.NewFocalPoint(
+                    email=email, username=str(row.get("username") or "").strip()))
+            except ValidationError as error:
+                raise ValueError(" ".join(error.messages)) from None
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if not is_create:
+            return super().save_instance(instance, is_create, row, **kwargs)
+        person = services.NewFocalPoint(email=instance.user.email, language=instance.preferred_language,
+                                        phone=instance.phone)
+        designation = services.designate_focal_point(
+            instance.member_state, instance.body, instance.role, person, start_date=instance.start_date)
+        if instance.end_date:
+            designation.end_date = instance.end_date
+            designation.full_clean()
+            designation.save(update_fields=["end_date"])
+        instance.pk, instance._state.adding = designation.pk, False
