@@ -208,6 +208,11 @@ STORAGES = {
     },
 }
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MB", 10, minimum=1, maximum=200) * 1024 * 1024
+# Quotas (tracker/core/evidence.py, enforced where evidence is stored): files per report, all the files of a
+# member state, and what an Office file (a zip package) may expand to when opened.
+EVIDENCE_MAX_FILES_PER_REPORT = env_int("EVIDENCE_MAX_FILES_PER_REPORT", 10, minimum=1, maximum=1000)
+EVIDENCE_MAX_BYTES_PER_STATE = env_int("EVIDENCE_MAX_MB_PER_STATE", 2048, minimum=1) * 1024 * 1024
+EVIDENCE_MAX_UNPACKED_BYTES = env_int("EVIDENCE_MAX_UNPACKED_MB", 100, minimum=1, maximum=10_000) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -309,6 +314,12 @@ IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False  # always show the dry-run preview firs
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON with a depth and size limit (a deeply nested body was a RecursionError); the browsable API's forms.
+    "DEFAULT_PARSER_CLASSES": [
+        "tracker.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that a request without credentials answers 401 with WWW-Authenticate: Token.
         "tracker.api.authentication.PartnerTokenAuthentication",

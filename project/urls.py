@@ -1,9 +1,11 @@
 """The house's front door: the core's shared views, then one include per room (docs/architecture.md)."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from tracker.core.forms import SignInForm
 from tracker.core.health import health
 from tracker.core.views import switch_language, two_factor
 
@@ -20,6 +22,8 @@ urlpatterns = [
     re_path(r"^admin/tracker/(?P<model>partnersystem|apitoken)/(?P<rest>.*)$", moved_admin("api")),
     path("admin/", admin.site.urls),
     path("accounts/two-factor/", two_factor, name="two_factor"),
+    # Django's sign-in view with our form (a name longer than any account's is a field error, tracker.core.forms).
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("review/", include("tracker.review.urls")),
     path("api/", include("tracker.api.urls")),

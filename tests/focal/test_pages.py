@@ -163,7 +163,7 @@ def test_it_refuses_a_file_over_the_size_limit(client, egypt_focal_point, settin
     response = signed_in(client, egypt_focal_point).post(
         f"/items/{item.pk}/", report_data(item, evidence=pdf(size=2048))
     )
-    assert "the limit is 1.0" in response.content.decode()
+    assert "is 2.0 KB, over the limit of 1.0 KB" in response.content.decode()
     assert not ProgressReport.objects.exists()
 
 

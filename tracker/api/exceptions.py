@@ -6,6 +6,7 @@ Django's ValidationError (raised by models and services) becomes a 400 like a se
 a database conflict becomes a 409. Nothing a client sends should produce a 500.
 """
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
@@ -59,6 +60,8 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, StaleVersion):
         exc = PreconditionFailed()
+    elif isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, checked as DRF reads the body
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -91,3 +94,9 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = gettext_lazy("This conflicts with existing data.")
     default_code = "conflict"
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = gettext_lazy("The request body is too large.")
+    default_code = "too_large"

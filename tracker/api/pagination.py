@@ -1,8 +1,15 @@
 """Cursor pagination: stable pages on large collections while rows change underneath."""
 
+import binascii
+from base64 import b64decode
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+
+MAX_CURSOR_LENGTH = 1000
 
 
 class ApiCursorPagination(CursorPagination):
@@ -10,6 +17,35 @@ class ApiCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "id"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = getattr(queryset, "model", None)
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        """The cursor, or 404 "Invalid cursor" unless it is one of ours: strict base64, and a position that is a
+        value of the field the list is ordered by (a position such as `abc` for an id reached the database)."""
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None:
+            try:
+                if len(encoded) > MAX_CURSOR_LENGTH:
+                    raise ValueError(encoded)
+                b64decode(encoded.encode("ascii"), validate=True)
+            except (ValueError, binascii.Error):
+                raise NotFound(self.invalid_cursor_message) from None
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            self.check_position(cursor.position)
+        return cursor
+
+    def check_position(self, position):
+        if "\x00" in position or self.model is None:
+            raise NotFound(self.invalid_cursor_message)
+        try:
+            field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+            field.to_python(position)
+        except (FieldDoesNotExist, ValidationError, ValueError, TypeError, OverflowError):
+            raise NotFound(self.invalid_cursor_message) from None
 
     def get_paginated_response(self, data):
         return Response({

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from tracker.core.models import MemberState, Recommendation, ReviewCycle, Status, ThematicArea
+from tracker.core.models import REPORT_TEXT_MAX_LENGTH, MemberState, Recommendation, ReviewCycle, Status, ThematicArea
 from tracker.core.querysets import StalledReason
 
 
@@ -186,16 +186,26 @@ class ReportInputSerializer(serializers.Serializer):
 
     status = serializers.ChoiceField(choices=Status.choices)
     progress = serializers.IntegerField(min_value=0, max_value=100)
-    narrative = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
-    obstacles = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
-    support_needed = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    narrative = serializers.CharField(required=False, allow_blank=True, default="", max_length=REPORT_TEXT_MAX_LENGTH)
+    obstacles = serializers.CharField(required=False, allow_blank=True, default="", max_length=REPORT_TEXT_MAX_LENGTH)
+    support_needed = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REPORT_TEXT_MAX_LENGTH
+    )
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A related object by its code. The value is checked before it is looked up: a NUL character (which
+    PostgreSQL refuses) or a value longer than any code is "does not exist", a 400, not a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and ("\x00" in data or len(data) > 64):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data[:64])
+        return super().to_internal_value(data)
 
 
 class RecommendationWriteSerializer(serializers.ModelSerializer):
-    themes = serializers.SlugRelatedField(
-        slug_field="code", queryset=ThematicArea.objects.all(), many=True, required=False
-    )
-    applies_to = serializers.SlugRelatedField(
+    themes = CodeRelatedField(slug_field="code", queryset=ThematicArea.objects.all(), many=True, required=False)
+    applies_to = CodeRelatedField(
         slug_field="iso_code", queryset=MemberState.objects.all(), many=True, required=False
     )
 

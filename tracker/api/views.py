@@ -228,6 +228,8 @@ class ImplementationPages:
     otherwise ordered requests use the queryset as usual.
     """
 
+    model = Implementation  # for the paginator, which checks a cursor's position against the ordering field
+
     def __init__(self, access, context, ordering=(), lookup=None, position=None):
         self.access, self.context = access, context
         self.ordering, self.lookup, self.position = ordering, lookup, position

@@ -4,9 +4,24 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from tracker.core.models import Status
+from tracker.core.evidence import check_file
+from tracker.core.forms import QueryFilterForm
+from tracker.core.models import REPORT_TEXT_MAX_LENGTH, MemberState, Status, ThematicArea
 from tracker.core.services import ReportInput
-from tracker.focal.evidence import validate_evidence
+
+
+class StateCodeField(forms.ModelChoiceField):
+    """A member state by ISO code, in either case (`?state=eg`)."""
+
+    def to_python(self, value):
+        return super().to_python(value.upper() if isinstance(value, str) else value)
+
+
+class HomeFilterForm(QueryFilterForm):
+    """The address of "my state": the state the secretariat or a reviewer chose, and a theme."""
+
+    state = StateCodeField(MemberState.objects.all(), to_field_name="iso_code", required=False)
+    theme = forms.ModelChoiceField(ThematicArea.objects.all(), to_field_name="code", required=False)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -17,8 +32,13 @@ class MultipleFileField(forms.FileField):
     widget = MultipleFileInput
 
     def clean(self, data, initial=None):
+        """Each file checked as it arrives (tracker.core.evidence); the service checks them again, with the
+        quotas, before storing them."""
         files = data if isinstance(data, (list, tuple)) else [data] if data else []
-        return [validate_evidence(super(MultipleFileField, self).clean(f, initial)) for f in files]
+        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        for uploaded in cleaned:
+            check_file(uploaded)
+        return cleaned
 
 
 class ReportForm(forms.Form):
@@ -30,18 +50,25 @@ class ReportForm(forms.Form):
         error_messages={"min_value": _("Progress must be between 0 and 100."),
                         "max_value": _("Progress must be between 0 and 100.")},
     )
+    # The limits are the model's (ProgressReport: no NUL, at most REPORT_TEXT_MAX_LENGTH characters), checked by
+    # the service for every path; here they also give the browser its `maxlength`.
     narrative = forms.CharField(
         label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("Required when the item is implemented."),
+        help_text=_("Required when the item is implemented."), max_length=REPORT_TEXT_MAX_LENGTH,
     )
-    obstacles = forms.CharField(label=_("Obstacles"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    obstacles = forms.CharField(label=_("Obstacles"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                max_length=REPORT_TEXT_MAX_LENGTH)
     support_needed = forms.CharField(
-        label=_("Support needed"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Support needed"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REPORT_TEXT_MAX_LENGTH,
     )
     evidence = MultipleFileField(
         label=_("Evidence files"), required=False,
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, error_messages={
+        "required": _("This form is out of date: open the item again, then report."),
+        "invalid": _("This form is out of date: open the item again, then report."),
+    })
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,12 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker.core import evidence as evidence_rules
 from tracker.core import services
 from tracker.core.models import Evidence, Implementation, MemberState, ProgressReport, ThematicArea
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
 from tracker.focal.dashboard import open_cycles, state_overview, states_overview
-from tracker.focal.forms import ReportForm
+from tracker.focal.forms import HomeFilterForm, ReportForm
 
 
 @login_required
@@ -22,21 +23,27 @@ def home(request):
     access = request_access(request)
     if access.all_states and not request.GET.get("state"):
         return render(request, "focal/states.html", {"states": states_overview(access)})
-    state_ids = _chosen_states(request, access)
+    form = HomeFilterForm(request.GET)
+    filters = form.cleaned()
+    state_ids = _chosen_states(access, filters)
     if not state_ids:
         return render(request, "focal/no_designation.html", status=403)
-    theme = request.GET.get("theme") or None
-    groups, cycles = state_overview(access, state_ids, theme)
+    form.warn_if_ignored(request, "theme")
+    theme = filters.get("theme")
+    groups, cycles = state_overview(access, state_ids, theme.code if theme else None)
     states = MemberState.objects.filter(pk__in=state_ids)
     return render(request, "focal/my_state.html", {
-        "groups": groups, "cycles": list(cycles.values()), "states": states, "theme": theme,
+        "groups": groups, "cycles": list(cycles.values()), "states": states, "theme": theme.code if theme else None,
         "themes": ThematicArea.objects.all(), "today": timezone.localdate(),
     })
 
 
-def _chosen_states(request, access):
+def _chosen_states(access, filters):
+    """The state chosen in the address (secretariat, reviewers: an unknown one is 404), or the focal point's."""
     if access.all_states:
-        state = get_object_or_404(MemberState, iso_code=request.GET["state"].upper()[:2])
+        state = filters.get("state")
+        if state is None:
+            raise Http404
         return [state.pk]
     return sorted(access.state_ids)
 
@@ -132,12 +139,11 @@ def _save(request, form, item, access, draft):
 
 @login_required
 def evidence_download(request, pk):
+    """The file, as an attachment, under the type read from its content (name and content type alike)."""
     evidence = get_object_or_404(Evidence.objects.select_related("report"), pk=pk)
-    report = evidence.report
-    _visible_item(request, report.implementation_id)
-    if not report.is_submitted and report.author_id != request.user.pk:
+    if not evidence_rules.may_download(evidence, request_access(request), request.user):
         raise Http404
-    response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name,
-                            content_type=evidence.content_type or "application/octet-stream")
+    response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.download_name,
+                            content_type=evidence_rules.file_type(evidence.content_type).mime)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tracker.core.forms import QueryFilterForm
 from tracker.core.models import Body, Meeting, MemberState, ReviewCycle, ReviewOutcome, Status, ThematicArea
 from tracker.core.querysets import StalledReason
 
@@ -20,7 +21,7 @@ TABLE_SORTS = [
 ]
 
 
-class ReviewFilterForm(forms.Form):
+class ReviewFilterForm(QueryFilterForm):
     body = forms.ModelChoiceField(Body.objects.all(), label=_("Body"), required=False, empty_label=None)
     cycle = forms.ModelChoiceField(ReviewCycle.objects.none(), label=_("Review cycle"), required=False,
                                    empty_label=_("Current cycle"))
@@ -47,12 +48,6 @@ class ReviewFilterForm(forms.Form):
         self.fields["cycle"].queryset = ReviewCycle.objects.filter(body_id=body_id).order_by("-period_start")
         self.fields["meeting"].queryset = Meeting.objects.filter(body_id=body_id).order_by("-start_date", "code")
         self.fields["state"].queryset = MemberState.objects.filter(bodies=body_id).order_by("name_en")
-
-    def cleaned(self):
-        """The valid values; a bad value in the address is dropped (and reported), never a 500."""
-        if self.is_bound and not self.is_valid():
-            return {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
-        return getattr(self, "cleaned_data", {})
 
 
 class OutcomeForm(forms.ModelForm):

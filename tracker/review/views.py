@@ -43,8 +43,9 @@ def language_from(request):
     return lang if lang in ("ar", "en") else translation.get_language()
 
 
-def load(request):
-    """The filter form bound to the address, and the data it selects."""
+def load(request, notice=True):
+    """The filter form bound to the address, and the data it selects. With `notice`, a filter that was not
+    understood is reported on the page (not on a file download, where it would surface on the next page)."""
     from tracker.core.models import Body
 
     body_form = ReviewFilterForm(request.GET)
@@ -52,8 +53,8 @@ def load(request):
     form = ReviewFilterForm(request.GET or None, body=body)
     values = form.cleaned()
     values["body"] = body
-    if form.is_bound and form.errors:
-        messages.warning(request, _("Some filters were not understood and were ignored."))
+    if notice:
+        form.warn_if_ignored(request)
     return form, ReviewData.load(Filters.from_form(values))
 
 
@@ -114,11 +115,20 @@ def move(request):
     return redirect(safe_next(request))
 
 
+def local_path(request, target):
+    """`target` if it is a path on this site (the "back" links and redirects), else None: never another site,
+    a scheme such as javascript:, or a control character."""
+    target = target or ""
+    if not target.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return None
+    return target
+
+
 def safe_next(request):
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/"):
-        return target
-    return "review:index"
+    return local_path(request, request.POST.get("next")) or "review:index"
 
 
 @review_access
@@ -143,7 +153,7 @@ def outcome(request, pk):
         "item": item, "form": form, "can_manage": access.can_manage,
         "explanations": explain_stalled(item),
         "outcomes": item.outcomes.select_related("recorded_by", "cycle"),
-        "next": request.GET.get("next") or request.POST.get("next") or "",
+        "next": local_path(request, request.GET.get("next") or request.POST.get("next")) or "",
     }
     return render(request, "review/outcome.html", context, status=400 if form.errors else 200)
 
@@ -151,7 +161,7 @@ def outcome(request, pk):
 @review_access
 def export_csv(request):
     with translation.override(language_from(request)):
-        _form, data = load(request)
+        _form, data = load(request, notice=False)
         return exports.csv_response(data) if data.filters.body else redirect("review:index")
 
 
@@ -159,7 +169,7 @@ def export_csv(request):
 def export_xlsx(request):
     lang = language_from(request)
     with translation.override(lang):
-        _form, data = load(request)
+        _form, data = load(request, notice=False)
         if data.filters.body is None:
             return redirect("review:index")
         return exports.xlsx_response(data, rtl=lang == "ar")

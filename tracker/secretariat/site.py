@@ -6,10 +6,11 @@ from django.utils.translation import gettext, gettext_lazy
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
 
+from tracker.core.forms import BoundedSignInMixin
 from tracker.core.permissions import needs_second_factor
 
 
-class TrackerLoginForm(OTPAdminAuthenticationForm):
+class TrackerLoginForm(BoundedSignInMixin, OTPAdminAuthenticationForm):
     """Password, then a TOTP code for accounts that have an authenticator. An account that must have one
     and has none signs in with its password and is sent to enrol (tracker.core.views.two_factor)."""
 
