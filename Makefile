@@ -35,6 +35,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: install
 	DEBUG=true $(BIN)/mypy

@@ -35,14 +35,21 @@ def ensure_data(recommendations):
     body = Body.objects.get(code="aimc")
     meeting, _ = Meeting.objects.get_or_create(
         code=BENCH_MEETING,
-        defaults={"body": body, "kind": Meeting.Kind.STUDY, "title_en": "[Benchmark sample data]",
-                  "title_ar": "[بيانات تجريبية لقياس الأداء]"},
+        defaults={
+            "body": body,
+            "kind": Meeting.Kind.STUDY,
+            "title_en": "[Benchmark sample data]",
+            "title_ar": "[بيانات تجريبية لقياس الأداء]",
+        },
     )
     existing = meeting.recommendations.count()
     with transaction.atomic():
         for number in range(existing + 1, recommendations + 1):
             Recommendation.objects.create(
-                meeting=meeting, reference=f"B{number}", position=number, is_sample=True,
+                meeting=meeting,
+                reference=f"B{number}",
+                position=number,
+                is_sample=True,
                 text_en=f"[Sample item, benchmark] Recommendation {number}.",
                 text_ar=f"[بند تجريبي لقياس الأداء] التوصية {number}.",
             )
@@ -59,11 +66,22 @@ class Server:
     def __init__(self, app, env, workers):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{self.port}", "--workers",
-                str(workers), "--log-level", "warning"]
+        args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
         self.log = open(ROOT / "var" / f"bench-{app.split(':')[0].split('.')[-1]}.log", "wb")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def wait(self, path, headers):
         deadline = time.monotonic() + 60
@@ -129,11 +147,18 @@ def run_python(url, headers, duration, connections):
 
 def server_env():
     env = dict(os.environ)
-    env.update({
-        "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false", "LOG_LEVEL": "WARNING",
-        "API_THROTTLE_RATE": "100000000/minute", "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(60),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "LOG_LEVEL": "WARNING",
+            "API_THROTTLE_RATE": "100000000/minute",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -141,8 +166,10 @@ def run(raw_token, *, duration, connections, workers, rounds, out=print):
     path = "/api/v1/implementations/?page_size=100"
     headers = {"Authorization": f"Token {raw_token}"}
     load = run_wrk if shutil.which("wrk") else run_python
-    out(f"load generator: {'wrk' if load is run_wrk else 'Python threads (wrk not installed)'}, "
-        f"{connections} connections, {duration}s per measurement, gunicorn --workers {workers}, {rounds} rounds")
+    out(
+        f"load generator: {'wrk' if load is run_wrk else 'Python threads (wrk not installed)'}, "
+        f"{connections} connections, {duration}s per measurement, gunicorn --workers {workers}, {rounds} rounds"
+    )
     connection.close()  # the servers are separate processes
     env = server_env()
     api = Server("project.wsgi", env, workers)

@@ -46,8 +46,13 @@ def connection():
     if _connection is None or _connection.closed:
         url = urlparse(os.environ["DATABASE_URL"])
         _connection = psycopg.connect(
-            host=url.hostname, port=url.port or 5432, user=url.username, password=url.password,
-            dbname=url.path.lstrip("/"), autocommit=True, options="-c timezone=UTC",
+            host=url.hostname,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            dbname=url.path.lstrip("/"),
+            autocommit=True,
+            options="-c timezone=UTC",
         )
     return _connection
 
@@ -62,16 +67,49 @@ def encode(value):
 
 
 def row_to_item(row):
-    (pk, recommendation, reference, meeting, body, state, applies, status, progress, last_reported_at,
-     last_cycle, open_obstacle, unchanged, version, archived, created_at, updated_at, unsettled, *flags) = row
+    (
+        pk,
+        recommendation,
+        reference,
+        meeting,
+        body,
+        state,
+        applies,
+        status,
+        progress,
+        last_reported_at,
+        last_cycle,
+        open_obstacle,
+        unchanged,
+        version,
+        archived,
+        created_at,
+        updated_at,
+        unsettled,
+        *flags,
+    ) = row
     reasons = [reason for reason, flag in zip(REASONS, flags, strict=True) if unsettled and flag]
     return {
-        "id": pk, "recommendation": recommendation, "reference": reference, "meeting_code": meeting,
-        "body_code": body, "member_state": state, "applies": applies, "is_archived": archived or not applies,
-        "status": status, "progress": progress, "last_reported_at": last_reported_at,
-        "last_report_cycle": last_cycle, "has_open_obstacle": open_obstacle, "unchanged_cycles": unchanged,
-        "is_stalled": bool(reasons), "stalled_reasons": reasons, "version": version, "etag": f'"{version}"',
-        "created_at": created_at, "updated_at": updated_at,
+        "id": pk,
+        "recommendation": recommendation,
+        "reference": reference,
+        "meeting_code": meeting,
+        "body_code": body,
+        "member_state": state,
+        "applies": applies,
+        "is_archived": archived or not applies,
+        "status": status,
+        "progress": progress,
+        "last_reported_at": last_reported_at,
+        "last_report_cycle": last_cycle,
+        "has_open_obstacle": open_obstacle,
+        "unchanged_cycles": unchanged,
+        "is_stalled": bool(reasons),
+        "stalled_reasons": reasons,
+        "version": version,
+        "etag": f'"{version}"',
+        "created_at": created_at,
+        "updated_at": updated_at,
     }
 
 
@@ -88,7 +126,9 @@ def application(environ, start_response):
         next_link = f"http://{host}/api/v1/implementations/?{urlencode({'cursor': cursor, 'page_size': page_size})}"
     body = json.dumps(
         {"next": next_link, "previous": None, "server_time": now, "results": items},
-        default=encode, ensure_ascii=False, separators=(",", ":"),
+        default=encode,
+        ensure_ascii=False,
+        separators=(",", ":"),
     ).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

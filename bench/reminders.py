@@ -48,7 +48,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--profile", action="store_true", help="Print the top functions of the send phase.")
         parser.add_argument(
-            "--journal", default=None,
+            "--journal",
+            default=None,
             help="Redis URL of the send journal, or 'off' to mark each row in the database as its e-mail leaves "
             f"(default: REMINDER_JOURNAL_URL, else {LOCAL_REDIS} when it answers).",
         )
@@ -88,29 +89,47 @@ class Command(BaseCommand):
         today = timezone.localdate()
         designations = []
         for number in range(bodies):
-            body = Body.objects.create(code=f"bench{number}", acronym_en=f"B{number}", name_en=f"Bench body {number}",
-                                       name_ar=f"هيئة {number}")
-            meeting = Meeting.objects.create(body=body, code=f"bench-{number}", kind=Meeting.Kind.WORKSHOP,
-                                             title_en="Bench workshop", title_ar="ورشة قياس")
+            body = Body.objects.create(
+                code=f"bench{number}", acronym_en=f"B{number}", name_en=f"Bench body {number}", name_ar=f"هيئة {number}"
+            )
+            meeting = Meeting.objects.create(
+                body=body,
+                code=f"bench-{number}",
+                kind=Meeting.Kind.WORKSHOP,
+                title_en="Bench workshop",
+                title_ar="ورشة قياس",
+            )
             body.member_states.add(*states)
             for position in (1, 2):  # the post_save signal creates one implementation per state
                 Recommendation.objects.create(
-                    meeting=meeting, reference=f"R{position}", position=position,
+                    meeting=meeting,
+                    reference=f"R{position}",
+                    position=position,
                     text_en=f"Strengthen protection systems, measure {position}.",
                     text_ar=f"تعزيز أنظمة الحماية، الإجراء {position}.",
                 )
             ReviewCycle.objects.create(
-                body=body, name_en=f"Cycle {number}", name_ar=f"الدورة {number}", period_start=today,
-                period_end=today + dt.timedelta(days=90), report_deadline=today + dt.timedelta(days=3),
-                state=ReviewCycle.State.OPEN, opened_at=timezone.now(),
+                body=body,
+                name_en=f"Cycle {number}",
+                name_ar=f"الدورة {number}",
+                period_start=today,
+                period_end=today + dt.timedelta(days=90),
+                report_deadline=today + dt.timedelta(days=3),
+                state=ReviewCycle.State.OPEN,
+                opened_at=timezone.now(),
             )
             for index, state in enumerate(states):
                 position = number * per_body + index
                 if position < len(users):
-                    designations.append(FocalPointDesignation(
-                        user=users[position], member_state=state, body=body, start_date=today,
-                        preferred_language="ar" if position % 2 else "en",
-                    ))
+                    designations.append(
+                        FocalPointDesignation(
+                            user=users[position],
+                            member_state=state,
+                            body=body,
+                            start_date=today,
+                            preferred_language="ar" if position % 2 else "en",
+                        )
+                    )
         FocalPointDesignation.objects.bulk_create(designations, batch_size=2000)
 
     def measure(self, batch_size):

@@ -64,8 +64,9 @@ class Command(BaseCommand):
     help = "Benchmark the review view and the stalled query (PostgreSQL, large synthetic data)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--generate", action="store_true",
-                            help="Generate the large synthetic data set first if it is not there.")
+        parser.add_argument(
+            "--generate", action="store_true", help="Generate the large synthetic data set first if it is not there."
+        )
         parser.add_argument("--runs", type=int, default=7)
 
     def handle(self, *args, generate, runs, **options):
@@ -77,8 +78,10 @@ class Command(BaseCommand):
             call_command(synthetic.Command(), size="large", replace=True, stdout=self.stdout)
             size = self.estimated_items()
         elif size < LARGE * 0.95:
-            self.stderr.write(f"Only about {size:,} implementations: the figures below are not at 1,000,000. "
-                              "Run `python -m bench synthetic --size large` first.")
+            self.stderr.write(
+                f"Only about {size:,} implementations: the figures below are not at 1,000,000. "
+                "Run `python -m bench synthetic --size large` first."
+            )
         body = Body.objects.get(code="aimc") if Body.objects.filter(code="aimc").exists() else Body.objects.first()
         items = Implementation.objects.filter(recommendation__meeting__body=body).count()
         reports = self.estimated("tracker_progressreport")
@@ -110,8 +113,10 @@ class Command(BaseCommand):
                 ms = median_ms(lambda p=path: client.get(p), runs)
                 cache.clear()
                 cold = median_ms(lambda p=path: client.get(p), 1)
-                self.stdout.write(f"{path:<22} first page, warm: {ms:7.1f} ms (median of {runs}), "
-                                  f"{queries} SQL queries; with the summary cache empty: {cold:.0f} ms")
+                self.stdout.write(
+                    f"{path:<22} first page, warm: {ms:7.1f} ms (median of {runs}), "
+                    f"{queries} SQL queries; with the summary cache empty: {cold:.0f} ms"
+                )
 
     def bench_stalled(self, body, runs):
         def ours():
@@ -132,5 +137,7 @@ class Command(BaseCommand):
             ours_ms.append(median_ms(ours, 1))
             hand_ms.append(median_ms(hand, 1))
         o, h = statistics.median(ours_ms), statistics.median(hand_ms)
-        self.stdout.write(f"stalled items: {a:,}. Our query (rules + context load): {o:.1f} ms; "
-                          f"hand-written SQL: {h:.1f} ms; ratio {o / h:.2f}x (target <= 2x)")
+        self.stdout.write(
+            f"stalled items: {a:,}. Our query (rules + context load): {o:.1f} ms; "
+            f"hand-written SQL: {h:.1f} ms; ratio {o / h:.2f}x (target <= 2x)"
+        )

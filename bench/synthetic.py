@@ -63,8 +63,13 @@ class Command(BaseCommand):
             reports = self.reports(items, author, cycles)
             snapshots = self.snapshots(items, cycles["closed"])
         with connection.cursor() as cursor:
-            for table in ("recommendation", "implementation", "progressreport", "cyclesnapshot",
-                          "recommendation_themes"):
+            for table in (
+                "recommendation",
+                "implementation",
+                "progressreport",
+                "cyclesnapshot",
+                "recommendation_themes",
+            ):
                 cursor.execute(f"ANALYZE tracker_{table}")
         self.stdout.write(
             f"{size}: {len(recommendations):,} recommendations, {len(items):,} implementations, "
@@ -107,10 +112,14 @@ class Command(BaseCommand):
         for key, months_ago, state in (("older", 18, "closed"), ("closed", 12, "closed"), ("open", 6, "open")):
             start = today - timedelta(days=30 * months_ago)
             made[key] = ReviewCycle.objects.create(
-                body=body, name_en=f"[Synthetic] cycle {start:%Y-%m}", name_ar=f"[بيانات اصطناعية] دورة {start:%Y-%m}",
-                period_start=start, period_end=start + timedelta(days=170),
+                body=body,
+                name_en=f"[Synthetic] cycle {start:%Y-%m}",
+                name_ar=f"[بيانات اصطناعية] دورة {start:%Y-%m}",
+                period_start=start,
+                period_end=start + timedelta(days=170),
                 report_deadline=(today - timedelta(days=7)) if state == "open" else start + timedelta(days=150),
-                state=state, opened_at=self.now - timedelta(days=30 * months_ago),
+                state=state,
+                opened_at=self.now - timedelta(days=30 * months_ago),
                 closed_at=(self.now - timedelta(days=30 * months_ago - 175)) if state == "closed" else None,
             )
         return made
@@ -119,8 +128,11 @@ class Command(BaseCommand):
         themes = list(ThematicArea.objects.values_list("pk", flat=True))
         meetings = [
             Meeting.objects.create(
-                body=body, code=f"{PREFIX}{n:03d}", kind=Meeting.Kind.WORKSHOP,
-                title_en=f"[Synthetic data] Meeting {n}", title_ar=f"[بيانات اصطناعية] اجتماع {n}",
+                body=body,
+                code=f"{PREFIX}{n:03d}",
+                kind=Meeting.Kind.WORKSHOP,
+                title_en=f"[Synthetic data] Meeting {n}",
+                title_ar=f"[بيانات اصطناعية] اجتماع {n}",
             ).pk
             for n in range(1, MEETINGS + 1)
         ]
@@ -131,16 +143,47 @@ class Command(BaseCommand):
         def rows():
             for n, pk in enumerate(ids):
                 target = today + timedelta(days=self.rng.randint(-400, 800)) if n % 3 == 0 else None
-                yield (pk, meetings[n % MEETINGS], f"S{n + 1}", n + 1,
-                       f"[Synthetic data] Recommendation {n + 1}", f"[بيانات اصطناعية] توصية {n + 1}",
-                       "working", target, False, False, True, self.now, self.now)
+                yield (
+                    pk,
+                    meetings[n % MEETINGS],
+                    f"S{n + 1}",
+                    n + 1,
+                    f"[Synthetic data] Recommendation {n + 1}",
+                    f"[بيانات اصطناعية] توصية {n + 1}",
+                    "working",
+                    target,
+                    False,
+                    False,
+                    True,
+                    self.now,
+                    self.now,
+                )
 
-        self.copy("recommendation", ["id", "meeting_id", "reference", "position", "text_en", "text_ar",
-                                     "arabic_text_status", "target_date", "is_public", "is_archived", "is_sample",
-                                     "created_at", "updated_at"], rows())
+        self.copy(
+            "recommendation",
+            [
+                "id",
+                "meeting_id",
+                "reference",
+                "position",
+                "text_en",
+                "text_ar",
+                "arabic_text_status",
+                "target_date",
+                "is_public",
+                "is_archived",
+                "is_sample",
+                "created_at",
+                "updated_at",
+            ],
+            rows(),
+        )
         self.reset_sequence("recommendation")
-        self.copy("recommendation_themes", ["recommendation_id", "thematicarea_id"],
-                  ((pk, themes[pk % len(themes)]) for pk in ids))
+        self.copy(
+            "recommendation_themes",
+            ["recommendation_id", "thematicarea_id"],
+            ((pk, themes[pk % len(themes)]) for pk in ids),
+        )
         return ids
 
     def implementations(self, recommendations, states, cycles):
@@ -157,7 +200,8 @@ class Command(BaseCommand):
                 for state in states:
                     status = rng.choices(population, weights)[0]
                     progress = {"not_started": 0, "implemented": 100, "not_applicable": 0}.get(
-                        status, rng.randint(5, 95))
+                        status, rng.randint(5, 95)
+                    )
                     roll = rng.random()
                     if roll < 0.08:
                         last, cycle = None, None
@@ -170,13 +214,28 @@ class Command(BaseCommand):
                     unchanged = rng.choice((0, 0, 0, 1, 2, 3))
                     created = now - timedelta(days=800)
                     items.append((pk, status, progress, last, cycle))
-                    yield (pk, rec, state, True, status, progress, last, cycle, obstacle, unchanged, 1,
-                           created, now)
+                    yield (pk, rec, state, True, status, progress, last, cycle, obstacle, unchanged, 1, created, now)
                     pk += 1
 
-        self.copy("implementation", ["id", "recommendation_id", "member_state_id", "applies", "status", "progress",
-                                     "last_reported_at", "last_report_cycle_id", "has_open_obstacle",
-                                     "unchanged_cycles", "version", "created_at", "updated_at"], rows())
+        self.copy(
+            "implementation",
+            [
+                "id",
+                "recommendation_id",
+                "member_state_id",
+                "applies",
+                "status",
+                "progress",
+                "last_reported_at",
+                "last_report_cycle_id",
+                "has_open_obstacle",
+                "unchanged_cycles",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            rows(),
+        )
         self.reset_sequence("implementation")
         return items
 
@@ -197,17 +256,49 @@ class Command(BaseCommand):
                     if st == "in_progress" and pr == 0:
                         pr = 5
                     narrative = "Synthetic narrative." if st == "implemented" else ""
-                    yield (pk, older[back % 2] if earlier else cycle, author, "submitted", when, st, pr, narrative,
-                           "", "", None, False, when, when)
+                    yield (
+                        pk,
+                        older[back % 2] if earlier else cycle,
+                        author,
+                        "submitted",
+                        when,
+                        st,
+                        pr,
+                        narrative,
+                        "",
+                        "",
+                        None,
+                        False,
+                        when,
+                        when,
+                    )
 
-        return self.copy("progressreport", ["implementation_id", "cycle_id", "author_id", "state", "submitted_at",
-                                            "status", "progress", "narrative", "obstacles", "support_needed",
-                                            "based_on_version", "is_archived", "created_at", "updated_at"], rows())
+        return self.copy(
+            "progressreport",
+            [
+                "implementation_id",
+                "cycle_id",
+                "author_id",
+                "state",
+                "submitted_at",
+                "status",
+                "progress",
+                "narrative",
+                "obstacles",
+                "support_needed",
+                "based_on_version",
+                "is_archived",
+                "created_at",
+                "updated_at",
+            ],
+            rows(),
+        )
 
     def snapshots(self, items, cycle):
         rows = ((cycle.pk, pk, status, progress, rc == cycle.pk) for pk, status, progress, _, rc in items)
-        return self.copy("cyclesnapshot", ["cycle_id", "implementation_id", "status", "progress", "reported_in_cycle"],
-                         rows)
+        return self.copy(
+            "cyclesnapshot", ["cycle_id", "implementation_id", "status", "progress", "reported_in_cycle"], rows
+        )
 
     def delete_synthetic(self):
         """Remove a previous synthetic set, children first (the foreign keys protect)."""

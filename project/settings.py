@@ -238,9 +238,7 @@ DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "tracker@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env_url(
-    "CELERY_BROKER_URL", "filesystem://", schemes={"filesystem", "redis", "rediss", "memory"}
-)
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "filesystem://", schemes={"filesystem", "redis", "rediss", "memory"})
 BROKER_IS_FILESYSTEM = CELERY_BROKER_URL.startswith("filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -299,7 +297,8 @@ REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 900, minimum=1)
 # row in the database as its e-mail leaves.
 _BROKER_REDIS = CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "off"
 REMINDER_JOURNAL_URL = (
-    "" if env_str("REMINDER_JOURNAL_URL", _BROKER_REDIS) == "off"
+    ""
+    if env_str("REMINDER_JOURNAL_URL", _BROKER_REDIS) == "off"
     else env_url("REMINDER_JOURNAL_URL", _BROKER_REDIS, schemes={"redis", "rediss"})
 )
 
@@ -348,8 +347,11 @@ API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/minute") or None
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api-throttle": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL,
-         "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2}}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
         if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
     ),

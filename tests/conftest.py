@@ -18,8 +18,16 @@ from tracker.core.roles import ensure_roles
 pytest_plugins = ["tests.support.browser"]
 
 PASSWORD = "a-strong-test-password-2021"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_configure(config):
@@ -50,8 +58,6 @@ def chromium():
         browser.close()
 
 
-
-
 @pytest.fixture
 def reference(db):
     """The real reference data: 22 states, AIMC, themes, both meetings, the seven 2021 recommendations."""
@@ -71,8 +77,12 @@ def make_user(username, group, **extra):
 
 def designate(user, iso_code, body, role="primary", language="ar"):
     return FocalPointDesignation.objects.create(
-        user=user, member_state=MemberState.objects.get(iso_code=iso_code), body=body, role=role,
-        start_date=timezone.localdate(), preferred_language=language,
+        user=user,
+        member_state=MemberState.objects.get(iso_code=iso_code),
+        body=body,
+        role=role,
+        start_date=timezone.localdate(),
+        preferred_language=language,
     )
 
 

@@ -14,8 +14,15 @@ from tracker.core.models import Implementation, Meeting
 pytest_plugins = ["tests.api.support"]
 
 READ_ENDPOINTS = [
-    "bodies", "member-states", "themes", "meetings", "recommendations", "implementations", "progress-reports",
-    "review-cycles", "review-outcomes",
+    "bodies",
+    "member-states",
+    "themes",
+    "meetings",
+    "recommendations",
+    "implementations",
+    "progress-reports",
+    "review-cycles",
+    "review-outcomes",
 ]
 
 
@@ -27,17 +34,26 @@ def report_on(client, implementation):
     etag = f'"{implementation.version}"'
     return client.post(
         f"/api/v1/implementations/{implementation.pk}/reports/",
-        {"status": "in_progress", "progress": 30, "narrative": "Committee formed."}, format="json",
+        {"status": "in_progress", "progress": 30, "narrative": "Committee formed."},
+        format="json",
         HTTP_IF_MATCH=etag,
     )
 
 
 def new_recommendation(client):
     meeting = Meeting.objects.get(code="2021-sharm-el-sheikh-workshop")
-    return client.post("/api/v1/recommendations/", {
-        "meeting": meeting.pk, "reference": "R99", "text_en": "Share data.", "text_ar": "تبادل البيانات.",
-        "applies_to": ["EG", "JO"], "themes": ["data-collection-exchange"],
-    }, format="json")
+    return client.post(
+        "/api/v1/recommendations/",
+        {
+            "meeting": meeting.pk,
+            "reference": "R99",
+            "text_en": "Share data.",
+            "text_ar": "تبادل البيانات.",
+            "applies_to": ["EG", "JO"],
+            "themes": ["data-collection-exchange"],
+        },
+        format="json",
+    )
 
 
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS + ["focal-points"])
@@ -67,9 +83,15 @@ def test_it_stops_the_tokens_of_an_inactive_partner(reference):
 
 
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS)
-@pytest.mark.parametrize("scope,states,secretariat", [
-    ("read", (), False), ("read", ("EG",), False), ("write", ("EG",), False), ("write", (), True),
-])
+@pytest.mark.parametrize(
+    "scope,states,secretariat",
+    [
+        ("read", (), False),
+        ("read", ("EG",), False),
+        ("write", ("EG",), False),
+        ("write", (), True),
+    ],
+)
 def test_it_lets_every_token_read(api, endpoint, scope, states, secretariat):
     assert api(scope, states, secretariat).get(f"/api/v1/{endpoint}/").status_code == 200
 
@@ -90,22 +112,31 @@ def test_it_hides_reports_and_outcomes_of_other_states(api):
     assert len(jordan.get("/api/v1/progress-reports/").json()["results"]) == 1
 
 
-@pytest.mark.parametrize("scope,states,secretariat,expected", [
-    ("read", (), False, 403),
-    ("read", (), True, 403),
-    ("write", ("EG",), False, 201),
-    ("write", ("JO",), False, 404),
-    ("write", (), False, 201),
-    ("write", (), True, 201),
-])
+@pytest.mark.parametrize(
+    "scope,states,secretariat,expected",
+    [
+        ("read", (), False, 403),
+        ("read", (), True, 403),
+        ("write", ("EG",), False, 201),
+        ("write", ("JO",), False, 404),
+        ("write", (), False, 201),
+        ("write", (), True, 201),
+    ],
+)
 def test_it_lets_only_write_tokens_of_the_state_report(api, scope, states, secretariat, expected):
     response = report_on(api(scope, states, secretariat), item("EG"))
     assert response.status_code == expected, response.json()
 
 
-@pytest.mark.parametrize("scope,secretariat,expected", [
-    ("read", False, 403), ("read", True, 403), ("write", False, 403), ("write", True, 201),
-])
+@pytest.mark.parametrize(
+    "scope,secretariat,expected",
+    [
+        ("read", False, 403),
+        ("read", True, 403),
+        ("write", False, 403),
+        ("write", True, 201),
+    ],
+)
 def test_it_lets_only_secretariat_level_write_tokens_create_recommendations(api, scope, secretariat, expected):
     response = new_recommendation(api(scope, (), secretariat))
     assert response.status_code == expected
@@ -113,13 +144,22 @@ def test_it_lets_only_secretariat_level_write_tokens_create_recommendations(api,
         assert response.json()["code"] == "permission_denied"
 
 
-@pytest.mark.parametrize("scope,secretariat,expected", [("read", True, 403), ("write", False, 403),
-                                                        ("write", True, 201)])
+@pytest.mark.parametrize(
+    "scope,secretariat,expected", [("read", True, 403), ("write", False, 403), ("write", True, 201)]
+)
 def test_it_lets_only_secretariat_level_write_tokens_create_cycles(api, reference, scope, secretariat, expected):
-    response = api(scope, (), secretariat).post("/api/v1/review-cycles/", {
-        "body": reference.pk, "name_en": "2027 H1", "name_ar": "النصف الأول 2027", "period_start": "2027-01-01",
-        "period_end": "2027-06-30", "report_deadline": "2027-06-15",
-    }, format="json")
+    response = api(scope, (), secretariat).post(
+        "/api/v1/review-cycles/",
+        {
+            "body": reference.pk,
+            "name_en": "2027 H1",
+            "name_ar": "النصف الأول 2027",
+            "period_start": "2027-01-01",
+            "period_end": "2027-06-30",
+            "report_deadline": "2027-06-15",
+        },
+        format="json",
+    )
     assert response.status_code == expected
 
 

@@ -38,10 +38,19 @@ def egypt_item():
 # --- Cursors ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad_cursor", [
-    cursor("p=abc"), cursor("p=\x00"), cursor("p=1\x00"), cursor("o=1&p=" + "9" * 5000), cursor("r=1&p=1e9"),
-    "not-base64!", cursor("o=-5"), "%00",
-])
+@pytest.mark.parametrize(
+    "bad_cursor",
+    [
+        cursor("p=abc"),
+        cursor("p=\x00"),
+        cursor("p=1\x00"),
+        cursor("o=1&p=" + "9" * 5000),
+        cursor("r=1&p=1e9"),
+        "not-base64!",
+        cursor("o=-5"),
+        "%00",
+    ],
+)
 def test_it_answers_a_malformed_cursor_with_404_on_every_list(secretariat, bad_cursor):
     for endpoint in LIST_ENDPOINTS:
         with postgresql_refuses_nul():
@@ -50,10 +59,16 @@ def test_it_answers_a_malformed_cursor_with_404_on_every_list(secretariat, bad_c
         assert body["code"] == "not_found" and "cursor" in body["detail"].lower(), endpoint
 
 
-@pytest.mark.parametrize(("endpoint", "ordering"), [
-    ("implementations", "updated_at"), ("implementations", "-updated_at"), ("progress-reports", "submitted_at"),
-    ("review-cycles", "report_deadline"), ("recommendations", "-updated_at"),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "ordering"),
+    [
+        ("implementations", "updated_at"),
+        ("implementations", "-updated_at"),
+        ("progress-reports", "submitted_at"),
+        ("review-cycles", "report_deadline"),
+        ("recommendations", "-updated_at"),
+    ],
+)
 def test_it_answers_a_cursor_that_does_not_fit_the_ordering_with_404(secretariat, endpoint, ordering):
     response = secretariat.get(f"/api/v1/{endpoint}/", {"ordering": ordering, "cursor": cursor("p=abc")})
     assert_error_shape(response, 404)
@@ -70,9 +85,27 @@ def test_it_still_follows_its_own_cursors(secretariat):
 # --- Filters and other query-string values ----------------------------------------------------------------
 
 
-QUERY_NAMES = ["body", "meeting", "member_state", "theme", "status", "stalled", "recommendation", "implementation",
-               "cycle", "state", "kind", "active", "is_public", "updated_since", "include_archived", "ordering",
-               "page_size", "lang", "format"]
+QUERY_NAMES = [
+    "body",
+    "meeting",
+    "member_state",
+    "theme",
+    "status",
+    "stalled",
+    "recommendation",
+    "implementation",
+    "cycle",
+    "state",
+    "kind",
+    "active",
+    "is_public",
+    "updated_since",
+    "include_archived",
+    "ordering",
+    "page_size",
+    "lang",
+    "format",
+]
 
 
 @pytest.mark.parametrize("value", [NUL, f"EG{NUL}", "x" * 5000, "99999999999999999999"])
@@ -98,8 +131,12 @@ def test_it_names_the_filter_it_refuses(secretariat):
 
 def post_report(client, body, content_type="application/json"):
     item = egypt_item()
-    return client.post(f"/api/v1/implementations/{item.pk}/reports/", body, content_type=content_type,
-                       HTTP_IF_MATCH=f'"{item.version}"')
+    return client.post(
+        f"/api/v1/implementations/{item.pk}/reports/",
+        body,
+        content_type=content_type,
+        HTTP_IF_MATCH=f'"{item.version}"',
+    )
 
 
 @pytest.mark.parametrize("depth", [33, 1000, 100_000])
@@ -124,20 +161,35 @@ def test_it_answers_a_body_over_the_size_limit_with_413(api, settings):
     assert not ProgressReport.objects.exists()
 
 
-@pytest.mark.parametrize("raw", [
-    "{", '{"progress": NaN}', b'{"narrative": "\xff"}', "[]", '"text"', "", '{"progress": 1e400}',
-    '{"progress": 99999999999999999999999999}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{",
+        '{"progress": NaN}',
+        b'{"narrative": "\xff"}',
+        "[]",
+        '"text"',
+        "",
+        '{"progress": 1e400}',
+        '{"progress": 99999999999999999999999999}',
+    ],
+)
 def test_it_answers_malformed_json_with_400(api, raw):
     response = post_report(api("write", ("EG",)), raw)
     assert_error_shape(response, 400)
     assert not ProgressReport.objects.exists()
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("narrative", f"a{NUL}b"), ("obstacles", f"{NUL}"), ("support_needed", "x" * 20_001),
-    ("status", NUL), ("progress", NUL),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("narrative", f"a{NUL}b"),
+        ("obstacles", f"{NUL}"),
+        ("support_needed", "x" * 20_001),
+        ("status", NUL),
+        ("progress", NUL),
+    ],
+)
 def test_it_answers_a_bad_report_field_with_400_naming_it(api, field, value):
     body = {"status": "in_progress", "progress": 40, "narrative": "Draft law.", field: value}
     with postgresql_refuses_nul():
@@ -146,25 +198,44 @@ def test_it_answers_a_bad_report_field_with_400_naming_it(api, field, value):
     assert not ProgressReport.objects.exists()
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("text_en", f"Share{NUL} data."), ("reference", f"R{NUL}"), ("reference", "R" * 33), ("themes", [NUL]),
-    ("applies_to", ["E\x00"]),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("text_en", f"Share{NUL} data."),
+        ("reference", f"R{NUL}"),
+        ("reference", "R" * 33),
+        ("themes", [NUL]),
+        ("applies_to", ["E\x00"]),
+    ],
+)
 def test_it_answers_a_bad_recommendation_field_with_400_naming_it(secretariat, field, value):
     meeting = Meeting.objects.get(code="2021-sharm-el-sheikh-workshop")
-    body = {"meeting": meeting.pk, "reference": "R99", "text_en": "Share data.", "text_ar": "تبادل البيانات.",
-            field: value}
+    body = {
+        "meeting": meeting.pk,
+        "reference": "R99",
+        "text_en": "Share data.",
+        "text_ar": "تبادل البيانات.",
+        field: value,
+    }
     with postgresql_refuses_nul():
         response = secretariat.post("/api/v1/recommendations/", body, format="json")
     assert field in assert_error_shape(response, 400)["fields"]
     assert not Recommendation.objects.filter(reference="R99").exists()
 
 
-@pytest.mark.parametrize(("field", "value"), [("name_en", f"2027{NUL}"), ("name_ar", "x" * 201),
-                                              ("period_start", f"2027-01-01{NUL}")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("name_en", f"2027{NUL}"), ("name_ar", "x" * 201), ("period_start", f"2027-01-01{NUL}")]
+)
 def test_it_answers_a_bad_review_cycle_field_with_400_naming_it(secretariat, reference, field, value):
-    body = {"body": reference.pk, "name_en": "2027 H1", "name_ar": "النصف الأول 2027", "period_start": "2027-01-01",
-            "period_end": "2027-06-30", "report_deadline": "2027-06-15", field: value}
+    body = {
+        "body": reference.pk,
+        "name_en": "2027 H1",
+        "name_ar": "النصف الأول 2027",
+        "period_start": "2027-01-01",
+        "period_end": "2027-06-30",
+        "report_deadline": "2027-06-15",
+        field: value,
+    }
     with postgresql_refuses_nul():
         response = secretariat.post("/api/v1/review-cycles/", body, format="json")
     assert field in assert_error_shape(response, 400)["fields"]
@@ -174,6 +245,10 @@ def test_it_answers_a_bad_review_cycle_field_with_400_naming_it(secretariat, ref
 def test_it_answers_deeply_nested_json_in_a_patch_with_400(secretariat):
     recommendation = Recommendation.objects.order_by("pk").first()
     etag = secretariat.get(f"/api/v1/recommendations/{recommendation.pk}/")["ETag"]
-    response = secretariat.patch(f"/api/v1/recommendations/{recommendation.pk}/", "[" * 5000 + "]" * 5000,
-                                 content_type="application/json", HTTP_IF_MATCH=etag)
+    response = secretariat.patch(
+        f"/api/v1/recommendations/{recommendation.pk}/",
+        "[" * 5000 + "]" * 5000,
+        content_type="application/json",
+        HTTP_IF_MATCH=etag,
+    )
     assert assert_error_shape(response, 400)["code"] == "parse_error"

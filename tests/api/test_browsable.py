@@ -18,9 +18,15 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\")
 
 def browsable_pages():
     item = Implementation.objects.order_by("pk").first()
-    return ["/api/v1/", "/api/v1/implementations/?page_size=2", f"/api/v1/implementations/{item.pk}/",
-            "/api/v1/recommendations/?page_size=2&ordering=-updated_at", "/api/v1/review-cycles/",
-            "/api/v1/progress-reports/", "/api/v1/focal-points/"]
+    return [
+        "/api/v1/",
+        "/api/v1/implementations/?page_size=2",
+        f"/api/v1/implementations/{item.pk}/",
+        "/api/v1/recommendations/?page_size=2&ordering=-updated_at",
+        "/api/v1/review-cycles/",
+        "/api/v1/progress-reports/",
+        "/api/v1/focal-points/",
+    ]
 
 
 @pytest.mark.django_db
@@ -56,8 +62,9 @@ def test_it_shows_the_browsable_api_in_chromium_without_a_csp_violation(chromium
         page.on("console", lambda message: message.type == "error" and problems.append(message.text))
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
-        page.add_init_script("document.addEventListener('securitypolicyviolation',"
-                             " (e) => console.error('CSP: ' + e.violatedDirective));")
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP: ' + e.violatedDirective));"
+        )
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", secretariat_officer.username)
         page.fill("#id_password", PASSWORD)
@@ -67,13 +74,17 @@ def test_it_shows_the_browsable_api_in_chromium_without_a_csp_violation(chromium
             page.goto(live_server.url + url)
             page.wait_for_load_state("networkidle")
             # Bootstrap's stylesheet applied (the navbar is dark) and DRF's scripts ran (jQuery is loaded).
-            assert page.evaluate("getComputedStyle(document.querySelector('.navbar')).backgroundColor") \
-                != "rgba(0, 0, 0, 0)", url
+            assert (
+                page.evaluate("getComputedStyle(document.querySelector('.navbar')).backgroundColor")
+                != "rgba(0, 0, 0, 0)"
+            ), url
             assert page.evaluate("typeof window.jQuery") == "function", url
         page.goto(f"{live_server.url}/api/v1/implementations/?page_size=2")
         if page.locator("[data-target='#filtersModal']").count():
-            assert page.evaluate(
-                "getComputedStyle(document.querySelector(\"[data-target='#filtersModal']\")).float") == "right"
+            assert (
+                page.evaluate("getComputedStyle(document.querySelector(\"[data-target='#filtersModal']\")).float")
+                == "right"
+            )
     finally:
         context.close()
     assert not problems, problems

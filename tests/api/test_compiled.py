@@ -57,8 +57,12 @@ def test_it_sees_a_new_report_in_the_next_compiled_page(api):
     client = api("write", ("EG",))
     item = Implementation.objects.filter(member_state__iso_code="EG").order_by("pk").first()
     before = client.get("/api/v1/implementations/").json()["results"][0]
-    response = client.post(f"/api/v1/implementations/{item.pk}/reports/", {"status": "in_progress", "progress": 40},
-                           format="json", HTTP_IF_MATCH=before["etag"])
+    response = client.post(
+        f"/api/v1/implementations/{item.pk}/reports/",
+        {"status": "in_progress", "progress": 40},
+        format="json",
+        HTTP_IF_MATCH=before["etag"],
+    )
     assert response.status_code == 201
     after = client.get("/api/v1/implementations/").json()["results"][0]
     assert (after["id"], after["progress"], after["version"]) == (item.pk, 40, before["version"] + 1)

@@ -65,8 +65,18 @@ def api_server(transactional_db):
     port = free_port()
     env = subprocess_env()
     env["API_THROTTLE_RATE"] = "100000/minute"
-    args = [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-            "--timeout", "60"]
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "project.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+    ]
     with Process(args, env, ROOT / "var" / "test" / "api-gunicorn.log") as server:
         url = f"http://127.0.0.1:{port}"
 
@@ -85,11 +95,26 @@ def api_server(transactional_db):
 def test_it_passes_schemathesis_against_a_live_server(reference, api_server):
     raw = make_token("write", secretariat=True, partner="schemathesis")
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{api_server}/api/schema/",
-        "--header", f"Authorization: Token {raw}",
-        "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
-        "--max-examples", "5", "--phases", "coverage,fuzzing", "--seed", "2021",
-        "--no-color", "--generation-database", "none", "--request-timeout", "20",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{api_server}/api/schema/",
+        "--header",
+        f"Authorization: Token {raw}",
+        "--checks",
+        "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+        "--max-examples",
+        "5",
+        "--phases",
+        "coverage,fuzzing",
+        "--seed",
+        "2021",
+        "--no-color",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "20",
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     output = result.stdout + result.stderr

@@ -31,8 +31,12 @@ def test_it_returns_only_what_changed_since_the_last_sync(api):
     assert len(first["results"]) == 7 * 22
     item = Implementation.objects.filter(member_state__iso_code="JO").order_by("pk").first()
     with time_machine.travel(start + timedelta(minutes=5)):
-        response = client.post(f"/api/v1/implementations/{item.pk}/reports/",
-                               {"status": "in_progress", "progress": 10}, format="json", HTTP_IF_MATCH='"1"')
+        response = client.post(
+            f"/api/v1/implementations/{item.pk}/reports/",
+            {"status": "in_progress", "progress": 10},
+            format="json",
+            HTTP_IF_MATCH='"1"',
+        )
         assert response.status_code == 201
     with time_machine.travel(start + timedelta(minutes=10)):
         changed = client.get("/api/v1/implementations/", {"updated_since": first["server_time"]}).json()
@@ -63,16 +67,19 @@ def test_it_pages_with_a_cursor_without_losing_or_repeating_rows(api):
     assert len(rows) == 154 and len({row["id"] for row in rows}) == 154
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("member_state=EG,jo", 14),
-    ("meeting=2021-sharm-el-sheikh-workshop", 154),
-    ("body=aimc&status=not_started", 154),
-    ("status=implemented", 0),
-    ("theme=data-collection-exchange", None),
-    ("stalled=past_target", 22),
-    ("stalled=any", 22),
-    ("recommendation=999999", 0),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("member_state=EG,jo", 14),
+        ("meeting=2021-sharm-el-sheikh-workshop", 154),
+        ("body=aimc&status=not_started", 154),
+        ("status=implemented", 0),
+        ("theme=data-collection-exchange", None),
+        ("stalled=past_target", 22),
+        ("stalled=any", 22),
+        ("recommendation=999999", 0),
+    ],
+)
 def test_it_filters(api, query, expected):
     Recommendation.objects.filter(reference="R3").update(target_date=timezone.localdate() - timedelta(days=1))
     rows = all_pages(api("read"), f"/api/v1/implementations/?page_size=500&{query}")
@@ -84,11 +91,20 @@ def test_it_filters(api, query, expected):
         assert all(row["is_stalled"] and "past_target" in row["stalled_reasons"] for row in rows)
 
 
-@pytest.mark.parametrize("query", [
-    "updated_since=yesterday", "status=finished", "stalled=sometimes", "page_size=-1&cursor=%%%",
-    "cursor=bm90IGEgY3Vyc29y", "recommendation=abc", "include_archived=perhaps", "ordering=secret",
-    "member_state=" + "X" * 600,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "updated_since=yesterday",
+        "status=finished",
+        "stalled=sometimes",
+        "page_size=-1&cursor=%%%",
+        "cursor=bm90IGEgY3Vyc29y",
+        "recommendation=abc",
+        "include_archived=perhaps",
+        "ordering=secret",
+        "member_state=" + "X" * 600,
+    ],
+)
 def test_it_answers_bad_parameters_without_a_server_error(api, query):
     response = api("read").get(f"/api/v1/implementations/?{query}")
     assert response.status_code in (200, 400, 404)
@@ -114,16 +130,31 @@ def test_it_answers_errors_in_the_chosen_language(api):
     assert response.json()["detail"] == "الطلب يحتوي على حقول غير صالحة."
 
 
-@pytest.mark.parametrize("endpoint", [
-    "implementations", "recommendations", "progress-reports", "review-outcomes", "bodies", "meetings",
-    "member-states", "themes", "review-cycles", "focal-points",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "implementations",
+        "recommendations",
+        "progress-reports",
+        "review-outcomes",
+        "bodies",
+        "meetings",
+        "member-states",
+        "themes",
+        "review-cycles",
+        "focal-points",
+    ],
+)
 def test_it_runs_as_many_queries_for_10_rows_as_for_100(api, endpoint, django_assert_num_queries, egypt_focal_point):
     client = api("write", (), True)
     item = Implementation.objects.order_by("pk")
     for implementation in item[:30]:
-        client.post(f"/api/v1/implementations/{implementation.pk}/reports/",
-                    {"status": "in_progress", "progress": 5}, format="json", HTTP_IF_MATCH='"1"')
+        client.post(
+            f"/api/v1/implementations/{implementation.pk}/reports/",
+            {"status": "in_progress", "progress": 5},
+            format="json",
+            HTTP_IF_MATCH='"1"',
+        )
     counts = {}
     for size in (10, 100):
         views._PER_SECOND.clear()  # both cold: the same work apart from the page size

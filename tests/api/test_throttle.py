@@ -5,7 +5,6 @@ from django.test import override_settings
 pytest_plugins = ["tests.api.support"]
 
 
-
 @override_settings(API_THROTTLE_RATE="3/minute")
 def test_it_throttles_each_token_with_retry_after(api):
     busy, other = api("read", partner="busy"), api("read", partner="other")

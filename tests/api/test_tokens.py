@@ -46,15 +46,31 @@ def test_it_marks_a_partner_secretariat_level(reference):
 
 
 def test_it_issues_and_revokes_tokens_in_the_admin(reference, admin_client):
-    admin_client.post("/admin/api/partnersystem/add/", {
-        "code": "iom", "name": "IOM", "contact_email": "", "notes": "", "is_active": "on",
-        "tokens-TOTAL_FORMS": "0", "tokens-INITIAL_FORMS": "0",
-    })
+    admin_client.post(
+        "/admin/api/partnersystem/add/",
+        {
+            "code": "iom",
+            "name": "IOM",
+            "contact_email": "",
+            "notes": "",
+            "is_active": "on",
+            "tokens-TOTAL_FORMS": "0",
+            "tokens-INITIAL_FORMS": "0",
+        },
+    )
     partner = PartnerSystem.objects.get(code="iom")
     egypt = MemberState.objects.get(iso_code="EG")
-    response = admin_client.post("/admin/api/apitoken/add/", {
-        "partner": partner.pk, "label": "sync", "scope": "read", "states": [egypt.pk], "expires_in_days": "90",
-    }, follow=True)
+    response = admin_client.post(
+        "/admin/api/apitoken/add/",
+        {
+            "partner": partner.pk,
+            "label": "sync",
+            "scope": "read",
+            "states": [egypt.pk],
+            "expires_in_days": "90",
+        },
+        follow=True,
+    )
     [raw] = [found for m in response.context["messages"] for found in re.findall(r"[0-9a-f]{64}", str(m))]
     client = client_with(raw)
     assert client.get(f"/api/v1/member-states/{egypt.pk}/").status_code == 200

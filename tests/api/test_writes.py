@@ -88,25 +88,43 @@ def test_it_refuses_going_back_to_not_started(egypt):
 
 @pytest.mark.parametrize("payload", ["not json", "[]", '{"progress": null}', '{"status": ["x"], "progress": {}}'])
 def test_it_answers_bad_bodies_with_400(egypt, payload):
-    response = egypt.post(f"/api/v1/implementations/{egypt_item().pk}/reports/", payload,
-                          content_type="application/json", HTTP_IF_MATCH='"1"')
+    response = egypt.post(
+        f"/api/v1/implementations/{egypt_item().pk}/reports/",
+        payload,
+        content_type="application/json",
+        HTTP_IF_MATCH='"1"',
+    )
     assert response.status_code == 400
     assert response.json()["status"] == 400
 
 
 def test_it_creates_a_recommendation_with_its_implementations(secretariat):
     meeting = Meeting.objects.get(code="2021-sharm-el-sheikh-workshop")
-    response = secretariat.post("/api/v1/recommendations/", {
-        "meeting": meeting.pk, "reference": "R8", "text_en": "Share data.", "text_ar": "تبادل البيانات.",
-        "applies_to": ["EG", "JO"],
-    }, format="json")
+    response = secretariat.post(
+        "/api/v1/recommendations/",
+        {
+            "meeting": meeting.pk,
+            "reference": "R8",
+            "text_en": "Share data.",
+            "text_ar": "تبادل البيانات.",
+            "applies_to": ["EG", "JO"],
+        },
+        format="json",
+    )
     assert response.status_code == 201
     created = Recommendation.objects.get(reference="R8")
     applying = created.implementations.filter(applies=True)
     assert sorted(applying.values_list("member_state__iso_code", flat=True)) == ["EG", "JO"]
-    duplicate = secretariat.post("/api/v1/recommendations/", {
-        "meeting": meeting.pk, "reference": "R8", "text_en": "Again.", "text_ar": "مرة أخرى.",
-    }, format="json")
+    duplicate = secretariat.post(
+        "/api/v1/recommendations/",
+        {
+            "meeting": meeting.pk,
+            "reference": "R8",
+            "text_en": "Again.",
+            "text_ar": "مرة أخرى.",
+        },
+        format="json",
+    )
     assert duplicate.status_code == 400
 
 
@@ -131,10 +149,18 @@ def test_it_never_deletes(secretariat):
 
 
 def test_it_moves_a_review_cycle_through_the_service(secretariat, reference):
-    created = secretariat.post("/api/v1/review-cycles/", {
-        "body": reference.pk, "name_en": "2027 H1", "name_ar": "النصف الأول 2027", "period_start": "2027-01-01",
-        "period_end": "2027-06-30", "report_deadline": "2027-06-15",
-    }, format="json")
+    created = secretariat.post(
+        "/api/v1/review-cycles/",
+        {
+            "body": reference.pk,
+            "name_en": "2027 H1",
+            "name_ar": "النصف الأول 2027",
+            "period_start": "2027-01-01",
+            "period_end": "2027-06-30",
+            "report_deadline": "2027-06-15",
+        },
+        format="json",
+    )
     assert created.status_code == 201 and created.json()["state"] == "planned"
     url = f"/api/v1/review-cycles/{created.json()['id']}/"
     opened = secretariat.patch(url, {"state": "open"}, format="json", HTTP_IF_MATCH=created["ETag"])
@@ -146,9 +172,17 @@ def test_it_moves_a_review_cycle_through_the_service(secretariat, reference):
 
 
 def test_it_checks_cycle_dates(secretariat, reference):
-    response = secretariat.post("/api/v1/review-cycles/", {
-        "body": reference.pk, "name_en": "Backwards", "name_ar": "معكوسة", "period_start": "2027-06-30",
-        "period_end": "2027-01-01", "report_deadline": "2027-01-15",
-    }, format="json")
+    response = secretariat.post(
+        "/api/v1/review-cycles/",
+        {
+            "body": reference.pk,
+            "name_en": "Backwards",
+            "name_ar": "معكوسة",
+            "period_start": "2027-06-30",
+            "period_end": "2027-01-01",
+            "report_deadline": "2027-01-15",
+        },
+        format="json",
+    )
     assert response.status_code == 400
     assert not ReviewCycle.objects.exists()

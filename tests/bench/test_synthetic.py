@@ -22,8 +22,9 @@ def test_it_refuses_to_run_on_sqlite_with_a_clear_message(tmp_path, command):
     from tests.support.services import ROOT
 
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    result = subprocess.run([sys.executable, "-m", "bench", *command], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0
     assert "needs PostgreSQL" in result.stderr
 
@@ -43,8 +44,11 @@ def test_it_generates_labelled_data_that_our_rules_and_plain_sql_count_alike():
     assert items.count() == 50 * 22
     body = Body.objects.get(code="aimc")
     now = timezone.now()
-    ours = Implementation.objects.filter(recommendation__meeting__body=body).stalled(
-        context=StalledContext.load(now)).count()
+    ours = (
+        Implementation.objects.filter(recommendation__meeting__body=body)
+        .stalled(context=StalledContext.load(now))
+        .count()
+    )
     with connection.cursor() as cursor:
         cursor.execute(HAND_WRITTEN, {"body": body.pk, "now": now, "today": timezone.localdate(now)})
         assert cursor.fetchone()[0] == ours > 0

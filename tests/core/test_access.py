@@ -23,8 +23,9 @@ def other_body_item(reference):
     body = Body.objects.create(code="unhcr-mena", acronym_en="MENA-EG", name_en="MENA expert group", name_ar="فريق")
     body.member_states.set(MemberState.objects.filter(iso_code__in=["EG", "JO"]))
     meeting = Meeting.objects.create(body=body, code="mena-2025", kind="workshop", title_en="MENA", title_ar="م")
-    recommendation = Recommendation.objects.create(meeting=meeting, reference="M1", text_en="x", text_ar="س",
-                                                   is_public=True)
+    recommendation = Recommendation.objects.create(
+        meeting=meeting, reference="M1", text_en="x", text_ar="س", is_public=True
+    )
     return Implementation.objects.get(recommendation=recommendation, member_state__iso_code="EG")
 
 
@@ -54,7 +55,8 @@ def submitted_report_with_evidence(item, officer):
 
 
 def test_it_keeps_another_bodys_item_of_the_same_state_from_its_focal_point(
-        client, egypt_focal_point, other_body_item, secretariat_officer):
+    client, egypt_focal_point, other_body_item, secretariat_officer
+):
     client.force_login(egypt_focal_point)
     assert client.get(reverse("item", args=[other_body_item.pk])).status_code == 404
     assert f"/items/{other_body_item.pk}/" not in client.get("/").content.decode()
@@ -77,8 +79,7 @@ def test_it_keeps_another_bodys_item_out_of_the_session_api(egypt_focal_point, o
     assert api.get(f"/api/v1/implementations/{other_body_item.pk}/").status_code == 404
 
 
-def test_it_shows_a_focal_point_the_confidential_item_of_their_own_state(client, egypt_focal_point,
-                                                                         confidential_item):
+def test_it_shows_a_focal_point_the_confidential_item_of_their_own_state(client, egypt_focal_point, confidential_item):
     client.force_login(egypt_focal_point)
     assert client.get(reverse("item", args=[confidential_item.pk])).status_code == 200
 
@@ -94,7 +95,8 @@ def test_it_hides_confidential_recommendations_from_a_partner_not_cleared(api, c
 
 
 def test_it_hides_confidential_reports_and_outcomes_from_a_partner_not_cleared(
-        api, confidential_item, secretariat_officer):
+    api, confidential_item, secretariat_officer
+):
     submitted_report_with_evidence(confidential_item, secretariat_officer)
     reports = api("read", ["EG"]).get("/api/v1/progress-reports/").json()["results"]
     assert reports == []
@@ -104,14 +106,16 @@ def test_it_shows_confidential_recommendations_to_a_cleared_partner(reference, c
     from tracker.api.tokens import ensure_partner
 
     ensure_partner("unhcr-cleared", "UNHCR").__class__.objects.filter(code="unhcr-cleared").update(
-        cleared_for_confidential=True)
+        cleared_for_confidential=True
+    )
     cleared = client_with(make_token("read", ["EG"], partner="unhcr-cleared"))
     assert cleared.get(f"/api/v1/implementations/{confidential_item.pk}/").status_code == 200
     assert cleared.get(f"/api/v1/recommendations/{confidential_item.recommendation_id}/").status_code == 200
 
 
-def test_it_lets_the_secretariat_and_reviewers_see_everything(secretariat_officer, reviewer, confidential_item,
-                                                              other_body_item):
+def test_it_lets_the_secretariat_and_reviewers_see_everything(
+    secretariat_officer, reviewer, confidential_item, other_body_item
+):
     for person in (secretariat_officer, reviewer):
         visible = Implementation.objects.visible_to(access_for(person))
         assert {confidential_item.pk, other_body_item.pk} <= set(visible.values_list("pk", flat=True))

@@ -66,6 +66,12 @@ def test_it_refuses_an_over_long_report_text_in_the_service(egypt_focal_point, f
 
 def test_it_refuses_a_nul_in_a_review_outcome_in_the_service(secretariat_officer):
     with postgresql_refuses_nul(), pytest.raises(ValidationError) as refused:
-        services.record_outcome(egypt_item(), secretariat_officer, access_for(secretariat_officer),
-                                obstacle_category="legal", solution=f"a{NUL}b", follow_up_by=f"x{NUL}")
+        services.record_outcome(
+            egypt_item(),
+            secretariat_officer,
+            access_for(secretariat_officer),
+            obstacle_category="legal",
+            solution=f"a{NUL}b",
+            follow_up_by=f"x{NUL}",
+        )
     assert {"solution", "follow_up_by"} <= set(refused.value.message_dict)

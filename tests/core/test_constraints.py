@@ -55,18 +55,30 @@ def test_it_refuses_progress_above_100_on_an_implementation(reference):
 
 
 def test_it_refuses_progress_above_100_on_a_report(reference, egypt_focal_point):
-    save_refused(ProgressReport(implementation=egypt_item(), author=egypt_focal_point, status="in_progress",
-                                progress=150))
+    save_refused(
+        ProgressReport(implementation=egypt_item(), author=egypt_focal_point, status="in_progress", progress=150)
+    )
 
 
 def test_it_refuses_a_submitted_report_without_a_timestamp(reference, egypt_focal_point):
-    save_refused(ProgressReport(implementation=egypt_item(), author=egypt_focal_point, state="submitted",
-                                status="in_progress", progress=10))
+    save_refused(
+        ProgressReport(
+            implementation=egypt_item(), author=egypt_focal_point, state="submitted", status="in_progress", progress=10
+        )
+    )
 
 
 def test_it_refuses_a_submitted_implemented_report_without_narrative(reference, egypt_focal_point):
-    save_refused(ProgressReport(implementation=egypt_item(), author=egypt_focal_point, state="submitted",
-                                submitted_at=timezone.now(), status="implemented", progress=100))
+    save_refused(
+        ProgressReport(
+            implementation=egypt_item(),
+            author=egypt_focal_point,
+            state="submitted",
+            submitted_at=timezone.now(),
+            status="implemented",
+            progress=100,
+        )
+    )
 
 
 def test_it_refuses_a_second_active_primary_focal_point(egypt_focal_point, jordan_focal_point, reference):
@@ -83,13 +95,27 @@ def test_it_allows_a_new_primary_once_the_old_one_has_ended(egypt_focal_point, j
 
 def test_it_refuses_a_designation_that_ends_before_it_starts(jordan_focal_point, reference):
     egypt = MemberState.objects.get(iso_code="EG")
-    save_refused(FocalPointDesignation(user=jordan_focal_point, member_state=egypt, body=reference,
-                                       role="alternate", start_date=date(2026, 5, 1), end_date=date(2026, 4, 1)))
+    save_refused(
+        FocalPointDesignation(
+            user=jordan_focal_point,
+            member_state=egypt,
+            body=reference,
+            role="alternate",
+            start_date=date(2026, 5, 1),
+            end_date=date(2026, 4, 1),
+        )
+    )
 
 
 def cycle(body, **overrides):
-    fields = {"body": body, "name_en": "Cycle", "name_ar": "دورة", "period_start": date(2026, 1, 1),
-              "period_end": date(2026, 6, 30), "report_deadline": date(2026, 7, 15)}
+    fields = {
+        "body": body,
+        "name_en": "Cycle",
+        "name_ar": "دورة",
+        "period_start": date(2026, 1, 1),
+        "period_end": date(2026, 6, 30),
+        "report_deadline": date(2026, 7, 15),
+    }
     return ReviewCycle(**{**fields, **overrides})
 
 
@@ -122,5 +148,14 @@ def test_it_refuses_a_lowercase_iso_code(db):
 
 
 def test_it_refuses_a_meeting_that_ends_before_it_starts(reference):
-    save_refused(Meeting(body=reference, code="bad", kind="workshop", title_en="x", title_ar="س",
-                         start_date=date(2021, 6, 10), end_date=date(2021, 6, 1) - timedelta(days=1)))
+    save_refused(
+        Meeting(
+            body=reference,
+            code="bad",
+            kind="workshop",
+            title_en="x",
+            title_ar="س",
+            start_date=date(2021, 6, 10),
+            end_date=date(2021, 6, 1) - timedelta(days=1),
+        )
+    )

@@ -19,8 +19,19 @@ pytestmark = pytest.mark.django_db
 
 
 def counts():
-    models = [MemberState, Body, ThematicArea, Meeting, Recommendation, Implementation, ProgressReport, ReviewCycle,
-              User, Recommendation.history.model, Implementation.history.model]
+    models = [
+        MemberState,
+        Body,
+        ThematicArea,
+        Meeting,
+        Recommendation,
+        Implementation,
+        ProgressReport,
+        ReviewCycle,
+        User,
+        Recommendation.history.model,
+        Implementation.history.model,
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the PostgreSQL close pat
 
 def closed_cycle(body, officer):
     today = timezone.localdate()
-    cycle = ReviewCycle.objects.create(body=body, name_en="C1", name_ar="د1", period_start=today - timedelta(180),
-                                       period_end=today, report_deadline=today)
+    cycle = ReviewCycle.objects.create(
+        body=body,
+        name_en="C1",
+        name_ar="د1",
+        period_start=today - timedelta(180),
+        period_end=today,
+        report_deadline=today,
+    )
     for target in ("open", "under_review", "closed"):
         cycle = services.move_cycle(cycle, target, by=officer)
     return cycle
@@ -33,18 +39,28 @@ def test_it_records_the_streaks_a_cycle_close_changes_with_who_closed_it(referen
 
 
 def test_it_records_the_obstacle_an_outcome_clears_and_credits_the_next_change_right(
-        reference, secretariat_officer, egypt_focal_point):
+    reference, secretariat_officer, egypt_focal_point
+):
     item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
     data = services.ReportInput(status="in_progress", progress=20, narrative="x", obstacles="No budget.")
     services.submit_report(item, egypt_focal_point, access_for(egypt_focal_point), data)
-    services.record_outcome(item, secretariat_officer, access_for(secretariat_officer),
-                            obstacle_category="resources", solution="UNHCR funds a workshop.")
+    services.record_outcome(
+        item,
+        secretariat_officer,
+        access_for(secretariat_officer),
+        obstacle_category="resources",
+        solution="UNHCR funds a workshop.",
+    )
     cleared = Implementation.objects.get(pk=item.pk).history.latest()
     assert (cleared.has_open_obstacle, cleared.history_user_id) == (False, secretariat_officer.pk)
     assert cleared.history_change_reason.startswith("Review outcome")
     item.refresh_from_db()
-    services.submit_report(item, egypt_focal_point, access_for(egypt_focal_point),
-                           services.ReportInput(status="in_progress", progress=30, narrative="y"))
+    services.submit_report(
+        item,
+        egypt_focal_point,
+        access_for(egypt_focal_point),
+        services.ReportInput(status="in_progress", progress=30, narrative="y"),
+    )
     latest, before = item.history.all()[:2]
     changed = [change.field for change in latest.diff_against(before).changes]
     assert changed == ["last_reported_at", "progress", "version"]  # not the obstacle the outcome cleared
@@ -60,11 +76,16 @@ def test_it_records_the_states_a_recommendation_stops_applying_to(reference, sec
 
 def test_it_logs_who_archived_a_report(client, reference, secretariat_officer, egypt_focal_point):
     item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
-    report = services.submit_report(item, egypt_focal_point, access_for(egypt_focal_point),
-                                    services.ReportInput(status="in_progress", progress=20, narrative="x"))
+    report = services.submit_report(
+        item,
+        egypt_focal_point,
+        access_for(egypt_focal_point),
+        services.ReportInput(status="in_progress", progress=20, narrative="x"),
+    )
     client.force_login(secretariat_officer)
-    client.post(reverse("admin:tracker_progressreport_changelist"),
-                {"action": "archive", "_selected_action": [report.pk]})
+    client.post(
+        reverse("admin:tracker_progressreport_changelist"), {"action": "archive", "_selected_action": [report.pk]}
+    )
     assert ProgressReport.objects.get(pk=report.pk).is_archived
     entry = LogEntry.objects.get(object_id=str(report.pk), content_type__model="progressreport")
     assert entry.user_id == secretariat_officer.pk

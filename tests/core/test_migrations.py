@@ -19,8 +19,15 @@ def old_database(migrator):
     body = model("tracker", "Body").objects.create(code="aimc", acronym_en="AIMC", name_en="AIMC", name_ar="مجلس")
     egypt = model("tracker", "MemberState").objects.create(iso_code="EG", name_en="Egypt", name_ar="مصر")
     model("tracker", "Reminder").objects.create(
-        recipient=officer, body=body, member_state=egypt, kind="overdue", stage="EG-o1-20261220",
-        scope="cycle-1", state="sent", sent_at=dt.datetime(2026, 12, 27, tzinfo=dt.UTC), cc=["alt@example.org"],
+        recipient=officer,
+        body=body,
+        member_state=egypt,
+        kind="overdue",
+        stage="EG-o1-20261220",
+        scope="cycle-1",
+        state="sent",
+        sent_at=dt.datetime(2026, 12, 27, tzinfo=dt.UTC),
+        cc=["alt@example.org"],
     )
     partner = model("tracker", "PartnerSystem").objects.create(
         code="unhcr", name="UNHCR", service_account=partner_account, is_secretariat_level=True
@@ -29,7 +36,11 @@ def old_database(migrator):
     token.states.add(egypt)
     reminder_type = model("contenttypes", "ContentType").objects.get(app_label="tracker", model="reminder")
     model("admin", "LogEntry").objects.create(
-        user=officer, content_type=reminder_type, object_id="1", object_repr="reminder", action_flag=2,
+        user=officer,
+        content_type=reminder_type,
+        object_id="1",
+        object_repr="reminder",
+        action_flag=2,
         action_time=dt.datetime(2026, 12, 28, tzinfo=dt.UTC),
     )
     yield migrator, reminder_type.pk
@@ -42,7 +53,11 @@ def test_it_keeps_reminders_partners_and_tokens_when_they_move_to_their_rooms(ol
     model = migrator.apply_tested_migration(THE_ROOMS).apps.get_model
     reminder = model("reminders", "Reminder").objects.get()
     assert (reminder.stage, reminder.state, reminder.cc, reminder.member_state.iso_code) == (
-        "EG-o1-20261220", "sent", ["alt@example.org"], "EG")
+        "EG-o1-20261220",
+        "sent",
+        ["alt@example.org"],
+        "EG",
+    )
     token = model("api", "ApiToken").objects.get()
     assert (token.partner.code, token.scope, [s.iso_code for s in token.states.all()]) == ("unhcr", "write", ["EG"])
     assert model("api", "PartnerSystem").objects.get().is_secretariat_level

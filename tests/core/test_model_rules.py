@@ -52,8 +52,9 @@ def test_it_never_hard_deletes(reference, model):
 def test_it_updates_the_implementation_when_a_report_is_submitted(egypt_focal_point):
     item = Implementation.objects.get(recommendation__reference="R2", member_state__iso_code="EG")
     data = services.ReportInput(status="in_progress", progress=40, narrative="Data-sharing protocol drafted.")
-    report = services.submit_report(item, egypt_focal_point, access_for(egypt_focal_point), data,
-                                    expected_version=item.version)
+    report = services.submit_report(
+        item, egypt_focal_point, access_for(egypt_focal_point), data, expected_version=item.version
+    )
     item.refresh_from_db()
     assert (item.status, item.progress, item.version) == ("in_progress", 40, 2)
     assert item.last_reported_at == report.submitted_at

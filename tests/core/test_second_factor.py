@@ -30,7 +30,8 @@ STAFF_SURFACES = ["/review/", "/review/export.csv", "/review/report/", "/admin/"
 
 
 def test_it_sends_staff_with_only_a_password_to_the_second_factor_everywhere(
-        client, mandatory, secretariat_officer, reference):
+    client, mandatory, secretariat_officer, reference
+):
     sign_in(client, secretariat_officer)
     item = Implementation.objects.first()
     for url in [*STAFF_SURFACES, reverse("review:outcome", args=[item.pk]), f"/items/{item.pk}/"]:
@@ -48,8 +49,9 @@ def test_it_moves_no_cycle_for_staff_with_only_a_password(client, mandatory, sec
     from django.utils import timezone
 
     today = timezone.localdate()
-    cycle = ReviewCycle.objects.create(body=reference, name_en="C", name_ar="د", period_start=today,
-                                       period_end=today, report_deadline=today)
+    cycle = ReviewCycle.objects.create(
+        body=reference, name_en="C", name_ar="د", period_start=today, period_end=today, report_deadline=today
+    )
     sign_in(client, secretariat_officer)
     client.post(reverse("review:move_cycle"), {"cycle": cycle.pk, "target": "open"})
     cycle.refresh_from_db()

@@ -9,16 +9,14 @@ import pytest
 from tests.support.services import ROOT
 
 CHECK = (
-    "import django; django.setup(); from django.conf import settings; "
-    "print(settings.DATABASES['default']['ENGINE'])"
+    "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
 )
 
 
 def start(**env):
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
     full = {**base, "DJANGO_SETTINGS_MODULE": "project.settings", **env}
-    return subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, env=full, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(

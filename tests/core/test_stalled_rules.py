@@ -16,8 +16,9 @@ T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def item(reference):
-    return Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG",
-                                      recommendation__meeting__code__contains="2021")
+    return Implementation.objects.get(
+        recommendation__reference="R1", member_state__iso_code="EG", recommendation__meeting__code__contains="2021"
+    )
 
 
 def report(item, user, status=Status.IN_PROGRESS, progress=20, **extra):
@@ -34,8 +35,13 @@ def reasons(item, when):
 
 def make_cycle(body, deadline, state=ReviewCycle.State.PLANNED, name="2026-1"):
     return ReviewCycle.objects.create(
-        body=body, name_en=f"Cycle {name}", name_ar=f"دورة {name}", period_start=deadline - timedelta(days=60),
-        period_end=deadline + timedelta(days=30), report_deadline=deadline, state=state,
+        body=body,
+        name_en=f"Cycle {name}",
+        name_ar=f"دورة {name}",
+        period_start=deadline - timedelta(days=60),
+        period_end=deadline + timedelta(days=30),
+        report_deadline=deadline,
+        state=state,
     )
 
 
@@ -67,8 +73,12 @@ def test_it_ignores_drafts(item, egypt_focal_point):
     with time_machine.travel(T0 + timedelta(days=170), tick=False):
         user = egypt_focal_point
         FocalPointDesignation.objects.filter(user=user).update(start_date=date(2020, 1, 1))
-        save_draft(Implementation.objects.get(pk=item.pk), user, access_for(user),
-                   ReportInput(status=Status.IN_PROGRESS, progress=60))
+        save_draft(
+            Implementation.objects.get(pk=item.pk),
+            user,
+            access_for(user),
+            ReportInput(status=Status.IN_PROGRESS, progress=60),
+        )
     assert StalledReason.NO_RECENT_REPORT in reasons(item, T0 + timedelta(days=181))
     assert Implementation.objects.get(pk=item.pk).progress == 20
 
@@ -102,8 +112,9 @@ def close(cycle):
 
 def run_cycle(body, when, name):
     with time_machine.travel(when, tick=False):
-        cycle = move_cycle(make_cycle(body, timezone.localdate() + timedelta(days=30), name=name),
-                           ReviewCycle.State.OPEN)
+        cycle = move_cycle(
+            make_cycle(body, timezone.localdate() + timedelta(days=30), name=name), ReviewCycle.State.OPEN
+        )
     with time_machine.travel(when + timedelta(days=40), tick=False):
         return close(cycle)
 
@@ -131,16 +142,22 @@ def test_it_flags_a_target_date_from_the_day_after(item):
     assert StalledReason.PAST_TARGET in reasons(item, datetime(2026, 6, 30, 21, tzinfo=UTC))
 
 
-def test_it_clears_the_obstacle_reason_when_the_review_records_a_solution(
-        item, egypt_focal_point, secretariat_officer):
+def test_it_clears_the_obstacle_reason_when_the_review_records_a_solution(item, egypt_focal_point, secretariat_officer):
     with time_machine.travel(T0, tick=False):
         report(item, egypt_focal_point, obstacles="No budget line this year.")
     assert StalledReason.OPEN_OBSTACLE in reasons(item, T0 + timedelta(days=1))
     access = access_for(secretariat_officer)
     record_outcome(item, secretariat_officer, access, obstacle_category="resources", obstacle="Budget")
     assert StalledReason.OPEN_OBSTACLE in reasons(item, T0 + timedelta(days=1))
-    record_outcome(item, secretariat_officer, access, obstacle_category="resources",
-                   solution="UNHCR funds a pilot", follow_up_by="UNHCR MENA", follow_up_due=date(2026, 6, 1))
+    record_outcome(
+        item,
+        secretariat_officer,
+        access,
+        obstacle_category="resources",
+        solution="UNHCR funds a pilot",
+        follow_up_by="UNHCR MENA",
+        follow_up_due=date(2026, 6, 1),
+    )
     assert StalledReason.OPEN_OBSTACLE not in reasons(item, T0 + timedelta(days=1))
     assert item.outcomes.count() == 2
 

@@ -23,8 +23,15 @@ def fake_pdf(name="virus.pdf"):
 
 
 def report_data(item, **overrides):
-    data = {"status": "in_progress", "progress": 30, "narrative": "تم إعداد مسودة بروتوكول لتبادل البيانات.",
-            "obstacles": "", "support_needed": "", "version": item.version, "action": "submit"}
+    data = {
+        "status": "in_progress",
+        "progress": 30,
+        "narrative": "تم إعداد مسودة بروتوكول لتبادل البيانات.",
+        "obstacles": "",
+        "support_needed": "",
+        "version": item.version,
+        "action": "submit",
+    }
     return {**data, **overrides}
 
 

@@ -48,8 +48,9 @@ def test_it_answers_a_nul_in_a_report_field_with_a_form_error(client, egypt_foca
     item = item_of("EG")
     client.force_login(egypt_focal_point)
     with postgresql_refuses_nul():
-        response = client.post(f"/items/{item.pk}/", report_data(item, **{field: f"a{NUL}b"}),
-                               HTTP_ACCEPT_LANGUAGE="en")
+        response = client.post(
+            f"/items/{item.pk}/", report_data(item, **{field: f"a{NUL}b"}), HTTP_ACCEPT_LANGUAGE="en"
+        )
     assert response.status_code == 200
     assert "Null characters are not allowed." in response.content.decode()
     assert not ProgressReport.objects.exists()
@@ -59,8 +60,7 @@ def test_it_answers_a_nul_in_a_report_field_with_a_form_error(client, egypt_foca
 def test_it_answers_an_over_long_report_field_with_a_form_error(client, egypt_focal_point, field):
     item = item_of("EG")
     client.force_login(egypt_focal_point)
-    response = client.post(f"/items/{item.pk}/", report_data(item, **{field: "x" * 20_001}),
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(f"/items/{item.pk}/", report_data(item, **{field: "x" * 20_001}), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "at most 20000 characters" in response.content.decode()
     assert not ProgressReport.objects.exists()

@@ -51,20 +51,25 @@ def word_97_file(name, macros):
 def upload(client, user, *files, action="submit"):
     item = item_of("EG")
     client.force_login(user)
-    return client.post(f"/items/{item.pk}/", report_data(item, action=action, evidence=list(files)),
-                       HTTP_ACCEPT_LANGUAGE="en")
+    return client.post(
+        f"/items/{item.pk}/", report_data(item, action=action, evidence=list(files)), HTTP_ACCEPT_LANGUAGE="en"
+    )
 
 
 # --- The stored and served name follows the content ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "content", "suffix", "content_type"), [
-    ("page.html", POLYGLOT, ".jpg", "image/jpeg"),
-    ("setup.exe", PDF_BYTES, ".pdf", "application/pdf"),
-    ("minutes", PDF_BYTES, ".pdf", "application/pdf"),
-])
-def test_it_stores_and_serves_a_file_under_the_extension_of_its_content(client, egypt_focal_point, name, content,
-                                                                      suffix, content_type):
+@pytest.mark.parametrize(
+    ("name", "content", "suffix", "content_type"),
+    [
+        ("page.html", POLYGLOT, ".jpg", "image/jpeg"),
+        ("setup.exe", PDF_BYTES, ".pdf", "application/pdf"),
+        ("minutes", PDF_BYTES, ".pdf", "application/pdf"),
+    ],
+)
+def test_it_stores_and_serves_a_file_under_the_extension_of_its_content(
+    client, egypt_focal_point, name, content, suffix, content_type
+):
     assert upload(client, egypt_focal_point, SimpleUploadedFile(name, content)).status_code == 302
     evidence = Evidence.objects.get()
     assert evidence.file.name.endswith(suffix)
@@ -85,12 +90,16 @@ def test_it_keeps_a_matching_extension_of_the_original_name(client, egypt_focal_
 # --- Macros and archives ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("macro_file", [
-    office_file("plan.docm", content_types=DOCM_TYPES, extra=[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]),
-    office_file("plan.docx", content_types=DOCM_TYPES),
-    office_file("plan.docx", extra=[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]),
-    word_97_file("plan.doc", macros=True),
-], ids=["docm", "declared-macro-enabled", "vba-project-inside", "word-97-with-vba"])
+@pytest.mark.parametrize(
+    "macro_file",
+    [
+        office_file("plan.docm", content_types=DOCM_TYPES, extra=[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]),
+        office_file("plan.docx", content_types=DOCM_TYPES),
+        office_file("plan.docx", extra=[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]),
+        word_97_file("plan.doc", macros=True),
+    ],
+    ids=["docm", "declared-macro-enabled", "vba-project-inside", "word-97-with-vba"],
+)
 def test_it_refuses_a_macro_enabled_office_file(client, egypt_focal_point, macro_file):
     response = upload(client, egypt_focal_point, macro_file)
     assert response.status_code == 200
@@ -98,9 +107,13 @@ def test_it_refuses_a_macro_enabled_office_file(client, egypt_focal_point, macro
     assert not ProgressReport.objects.exists() and not Evidence.objects.exists()
 
 
-@pytest.mark.parametrize(("plain_file", "suffix"), [
-    (office_file("plan.docx"), ".docx"), (word_97_file("plan.doc", macros=False), ".doc"),
-])
+@pytest.mark.parametrize(
+    ("plain_file", "suffix"),
+    [
+        (office_file("plan.docx"), ".docx"),
+        (word_97_file("plan.doc", macros=False), ".doc"),
+    ],
+)
 def test_it_accepts_a_plain_word_file(client, egypt_focal_point, plain_file, suffix):
     assert upload(client, egypt_focal_point, plain_file).status_code == 302
     assert Evidence.objects.get().file.name.endswith(suffix)
@@ -165,8 +178,9 @@ def test_it_enforces_the_quota_in_the_service_for_every_path(egypt_focal_point, 
     settings.EVIDENCE_MAX_FILES_PER_REPORT = 1
     data = services.ReportInput(status="in_progress", progress=10, narrative="With files.")
     with pytest.raises(services.ValidationError) as refused:
-        services.save_draft(item_of("EG"), egypt_focal_point, access_for(egypt_focal_point), data,
-                            files=[pdf("a.pdf"), pdf("b.pdf")])
+        services.save_draft(
+            item_of("EG"), egypt_focal_point, access_for(egypt_focal_point), data, files=[pdf("a.pdf"), pdf("b.pdf")]
+        )
     assert "evidence" in refused.value.message_dict
     assert not ProgressReport.objects.exists() and not Evidence.objects.exists()
 
@@ -174,16 +188,22 @@ def test_it_enforces_the_quota_in_the_service_for_every_path(egypt_focal_point, 
 def test_it_checks_the_content_in_the_service_too(egypt_focal_point):
     data = services.ReportInput(status="in_progress", progress=10, narrative="With files.")
     with pytest.raises(services.ValidationError):
-        services.save_draft(item_of("EG"), egypt_focal_point, access_for(egypt_focal_point), data,
-                            files=[SimpleUploadedFile("virus.pdf", b"MZ\x90\x00 this is an executable")])
+        services.save_draft(
+            item_of("EG"),
+            egypt_focal_point,
+            access_for(egypt_focal_point),
+            data,
+            files=[SimpleUploadedFile("virus.pdf", b"MZ\x90\x00 this is an executable")],
+        )
     assert not Evidence.objects.exists()
 
 
 # --- Archived reports -------------------------------------------------------------------------------------
 
 
-def test_it_serves_an_archived_reports_files_to_the_secretariat_only(client, egypt_focal_point, egypt_alternate,
-                                                                     reviewer, secretariat_officer):
+def test_it_serves_an_archived_reports_files_to_the_secretariat_only(
+    client, egypt_focal_point, egypt_alternate, reviewer, secretariat_officer
+):
     upload(client, egypt_focal_point, pdf())
     evidence = Evidence.objects.get()
     ProgressReport.objects.update(is_archived=True)

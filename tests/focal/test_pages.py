@@ -71,8 +71,12 @@ def test_it_sends_anonymous_visitors_to_sign_in(client, reference):
 
 PERSONAS = ["egypt_focal_point", "egypt_alternate", "jordan_focal_point", "secretariat_officer", "reviewer", None]
 EXPECTED = {  # persona: (view EG item, report on EG item)
-    "egypt_focal_point": (200, 302), "egypt_alternate": (200, 302), "jordan_focal_point": (404, 404),
-    "secretariat_officer": (200, 302), "reviewer": (200, 403), None: (302, 302),
+    "egypt_focal_point": (200, 302),
+    "egypt_alternate": (200, 302),
+    "jordan_focal_point": (404, 404),
+    "secretariat_officer": (200, 302),
+    "reviewer": (200, 403),
+    None: (302, 302),
 }
 
 
@@ -129,8 +133,9 @@ def test_it_brings_back_the_draft_and_submits_it_as_the_same_report(client, egyp
         ({"status": "finished"}, "Select a valid choice"),
     ],
 )
-def test_it_refuses_bad_input_with_field_messages_and_saves_nothing(client, egypt_focal_point, overrides,
-                                                                   field_message):
+def test_it_refuses_bad_input_with_field_messages_and_saves_nothing(
+    client, egypt_focal_point, overrides, field_message
+):
     item = item_of("EG")
     response = signed_in(client, egypt_focal_point).post(
         f"/items/{item.pk}/", report_data(item, **overrides), HTTP_ACCEPT_LANGUAGE="en"
@@ -229,8 +234,9 @@ def test_it_locks_an_account_after_repeated_failures(client, egypt_focal_point, 
 
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post("/accounts/login/", {"username": "fp-egypt", "password": "wrong"})
-    response = client.post("/accounts/login/", {"username": "fp-egypt", "password": PASSWORD},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        "/accounts/login/", {"username": "fp-egypt", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 429
     assert "Too many failed sign-in attempts" in response.content.decode()
 
@@ -258,9 +264,15 @@ def test_it_flags_overdue_items_first(client, egypt_focal_point, reference):
     from tracker.core.models import ReviewCycle
 
     today = timezone.localdate()
-    ReviewCycle.objects.create(body=reference, name_en="Cycle", name_ar="دورة", state="open",
-                               period_start=today - timedelta(days=100), period_end=today - timedelta(days=10),
-                               report_deadline=today - timedelta(days=1))
+    ReviewCycle.objects.create(
+        body=reference,
+        name_en="Cycle",
+        name_ar="دورة",
+        state="open",
+        period_start=today - timedelta(days=100),
+        period_end=today - timedelta(days=10),
+        report_deadline=today - timedelta(days=1),
+    )
     page = signed_in(client, egypt_focal_point).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert page.count("flag-overdue") == 7
     assert "No report for Cycle, deadline" in page
@@ -304,8 +316,13 @@ def test_it_runs_the_same_number_of_queries_on_the_item_page_whatever_the_timeli
 def test_it_locks_the_account_whatever_spelling_the_guesses_use(client, egypt_focal_point, settings):
     from tests.conftest import PASSWORD
 
-    spellings = ["fp-egypt@example.org", "FP-EGYPT@example.org", " fp-egypt@example.org ", "fp-egypt@EXAMPLE.ORG",
-                 "FP-Egypt"]
+    spellings = [
+        "fp-egypt@example.org",
+        "FP-EGYPT@example.org",
+        " fp-egypt@example.org ",
+        "fp-egypt@EXAMPLE.ORG",
+        "FP-Egypt",
+    ]
     for attempt in range(settings.AXES_FAILURE_LIMIT):
         client.post("/accounts/login/", {"username": spellings[attempt % len(spellings)], "password": "wrong"})
     response = client.post("/accounts/login/", {"username": "fp-egypt", "password": PASSWORD})

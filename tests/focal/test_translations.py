@@ -45,16 +45,29 @@ def busy_item(client, egypt_focal_point, secretariat_officer, reference):
     """An Egyptian item with a submitted report, evidence, a draft, an outcome and stalled reasons."""
     item = item_of("EG")
     today = timezone.localdate()
-    ReviewCycle.objects.create(body=reference, name_en="Cycle", name_ar="الدورة الأولى", state="open",
-                               period_start=today - timedelta(days=100), period_end=today,
-                               report_deadline=today - timedelta(days=1))
+    ReviewCycle.objects.create(
+        body=reference,
+        name_en="Cycle",
+        name_ar="الدورة الأولى",
+        state="open",
+        period_start=today - timedelta(days=100),
+        period_end=today,
+        report_deadline=today - timedelta(days=1),
+    )
     client.force_login(egypt_focal_point)
-    client.post(f"/items/{item.pk}/", report_data(item, obstacles="نقص التمويل", evidence=pdf()),
-                HTTP_ACCEPT_LANGUAGE="ar")
+    client.post(
+        f"/items/{item.pk}/", report_data(item, obstacles="نقص التمويل", evidence=pdf()), HTTP_ACCEPT_LANGUAGE="ar"
+    )
     item.refresh_from_db()
     client.post(f"/items/{item.pk}/", report_data(item, action="draft", narrative="مسودة"), HTTP_ACCEPT_LANGUAGE="ar")
-    ReviewOutcome.objects.create(implementation=item, obstacle_category="resources", obstacle="نقص التمويل",
-                                 solution="", follow_up_by="الأمانة العامة", recorded_by=secretariat_officer)
+    ReviewOutcome.objects.create(
+        implementation=item,
+        obstacle_category="resources",
+        obstacle="نقص التمويل",
+        solution="",
+        follow_up_by="الأمانة العامة",
+        recorded_by=secretariat_officer,
+    )
     return item
 
 
@@ -95,14 +108,23 @@ def test_it_translates_the_state_list_of_the_secretariat(client, secretariat_off
     assert english_words(arabic(client, "/")) == set()
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/password_reset/", "/accounts/password_reset/done/",
-                                  "/accounts/reset/done/", "/accounts/reset/MQ/bad-token/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/login/",
+        "/accounts/password_reset/",
+        "/accounts/password_reset/done/",
+        "/accounts/reset/done/",
+        "/accounts/reset/MQ/bad-token/",
+    ],
+)
 def test_it_translates_the_sign_in_and_password_pages(client, reference, path):
     assert english_words(arabic(client, path)) == set()
 
 
 def test_it_translates_the_lockout_page(client, egypt_focal_point, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT + 1):
-        response = client.post("/accounts/login/", {"username": "fp-egypt", "password": "wrong"},
-                               HTTP_ACCEPT_LANGUAGE="ar")
+        response = client.post(
+            "/accounts/login/", {"username": "fp-egypt", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="ar"
+        )
     assert english_words(response.content.decode()) == set()

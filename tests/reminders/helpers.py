@@ -22,9 +22,14 @@ def local(day, hour=9):
 
 def open_cycle(body, deadline=DEADLINE):
     return ReviewCycle.objects.create(
-        body=body, name_en="Review cycle 2026-2", name_ar="دورة المراجعة 2026-2",
-        period_start=dt.date(2026, 7, 1), period_end=dt.date(2026, 12, 31), report_deadline=deadline,
-        state=ReviewCycle.State.OPEN, opened_at=timezone.now(),
+        body=body,
+        name_en="Review cycle 2026-2",
+        name_ar="دورة المراجعة 2026-2",
+        period_start=dt.date(2026, 7, 1),
+        period_end=dt.date(2026, 12, 31),
+        report_deadline=deadline,
+        state=ReviewCycle.State.OPEN,
+        opened_at=timezone.now(),
     )
 
 

@@ -84,7 +84,8 @@ def test_it_sends_one_email_per_recipient_per_run_with_a_section_per_reminder(re
     assert "التوصيات المتعثرة في مصر" in message.body
     assert "انقضى الموعد النهائي دون تقرير في هذه الدورة" in message.body  # the stalled reason
     assert set(Reminder.objects.filter(recipient=egypt_focal_point).values_list("kind", "state")) == {
-        ("overdue", "sent"), ("stalled_digest", "sent"),
+        ("overdue", "sent"),
+        ("stalled_digest", "sent"),
     }
 
 

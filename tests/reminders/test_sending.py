@@ -115,8 +115,13 @@ def test_it_hands_back_unsent_rows_before_its_lease_runs_out(due_reminder, refer
 def test_it_shows_the_reminder_log_with_its_filters(client, due_reminder, admin_user):
     client.force_login(admin_user)
     url = reverse("admin:reminders_reminder_changelist")
-    for query in ["", "?state__exact=pending", f"?cycle__id__exact={due_reminder.cycle_id}",
-                  "?kind__exact=before_deadline", f"?member_state__id__exact={due_reminder.member_state_id}"]:
+    for query in [
+        "",
+        "?state__exact=pending",
+        f"?cycle__id__exact={due_reminder.cycle_id}",
+        "?kind__exact=before_deadline",
+        f"?member_state__id__exact={due_reminder.member_state_id}",
+    ]:
         response = client.get(url + query)
         assert response.status_code == 200
         assert "fp-egypt" in response.content.decode()
@@ -134,8 +139,7 @@ def test_it_resends_a_failed_reminder_from_the_admin(client, due_reminder, admin
         assert sending.send_due().sent == 1
 
 
-def test_it_computes_due_reminders_from_the_admin_without_a_selection(client, reference, egypt_focal_point,
-                                                                       admin_user):
+def test_it_computes_due_reminders_from_the_admin_without_a_selection(client, reference, egypt_focal_point, admin_user):
     open_cycle(reference)
     url = reverse("admin:reminders_reminder_changelist")
     with time_machine.travel(local(DAY), tick=True):

@@ -75,8 +75,18 @@ def focal_points(body, count):
 
 
 def beat(env, name, tmp_path):
-    args = [sys.executable, "-m", "celery", "-A", "project", "beat", "--loglevel=INFO",
-            "-s", str(tmp_path / f"{name}-schedule"), "--pidfile="]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "project",
+        "beat",
+        "--loglevel=INFO",
+        "-s",
+        str(tmp_path / f"{name}-schedule"),
+        "--pidfile=",
+    ]
     return Process(args, env, tmp_path / f"{name}.log")
 
 
@@ -88,8 +98,11 @@ def test_it_goes_from_beat_to_task_to_email_once_even_with_two_beats(
     PeriodicTask.objects.create(name="reminders (test)", task="tracker.reminders.run", interval=every_second)
     mail_dir = tmp_path / "mail"
     env = worker_env(mail_dir)
-    with start_worker(env, name="reminders-e2e") as worker, beat(env, "beat-1", tmp_path) as one, \
-            beat(env, "beat-2", tmp_path) as two:  # an accidental second beat must not duplicate anything
+    with (
+        start_worker(env, name="reminders-e2e") as worker,
+        beat(env, "beat-1", tmp_path) as one,
+        beat(env, "beat-2", tmp_path) as two,
+    ):  # an accidental second beat must not duplicate anything
         try:
             wait_for(lambda: len(sent_files(mail_dir)) >= 2, timeout=90, message="two reminder e-mails")
             time.sleep(6)  # several more beats and runs: still nothing new
@@ -134,8 +147,11 @@ def test_it_sends_every_reminder_exactly_once_when_a_worker_is_killed_mid_batch(
     with start_worker(worker_env(mail_dir, REMINDER_LEASE_SECONDS=3, **marks), name="reminders-restarted") as again:
         assert publish(send_due_reminders)  # what beat does every few minutes
         try:
-            wait_for(lambda: Reminder.objects.filter(state=State.SENT).count() == 12, timeout=60,
-                     message="every reminder to be sent")
+            wait_for(
+                lambda: Reminder.objects.filter(state=State.SENT).count() == 12,
+                timeout=60,
+                message="every reminder to be sent",
+            )
         except AssertionError:
             print(again.output())
             raise
@@ -159,8 +175,9 @@ def test_it_lets_a_focal_point_submit_while_redis_is_down_and_catches_up_after(
     cycle_due_in_three_days(reference)
     mail_dir = tmp_path / "mail"
     server = redis_server(port, tmp_path)
-    with start_worker(worker_env(mail_dir, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url),
-                      name="reminders-redis-down") as worker:
+    with start_worker(
+        worker_env(mail_dir, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url), name="reminders-redis-down"
+    ) as worker:
         wait_for(lambda: " ready." in worker.output(), timeout=60, message="the worker to be ready")
         server.kill()  # Redis goes away
         started = time.monotonic()

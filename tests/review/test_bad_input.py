@@ -27,8 +27,19 @@ def egypt_item(reference):
 
 
 BAD_FILTERS = [
-    "state=%00", "theme=%00", "body=%00", "cycle=%00", "meeting=%00", "status=%00", "reason=%00", "sort=%00",
-    "view=%00", "page=%00", "state=E%00G", "theme=" + "9" * 5000, "state=99999999999999999999",
+    "state=%00",
+    "theme=%00",
+    "body=%00",
+    "cycle=%00",
+    "meeting=%00",
+    "status=%00",
+    "reason=%00",
+    "sort=%00",
+    "view=%00",
+    "page=%00",
+    "state=E%00G",
+    "theme=" + "9" * 5000,
+    "state=99999999999999999999",
 ]
 
 
@@ -57,18 +68,20 @@ def test_it_ignores_a_nul_in_the_language_of_an_export(client, reviewer):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("obstacle", f"a{NUL}b", "Null characters are not allowed."),
-    ("solution", f"a{NUL}b", "Null characters are not allowed."),
-    ("follow_up_by", f"a{NUL}b", "Null characters are not allowed."),
-    ("obstacle", "x" * 20_001, "at most 20000 characters"),
-    ("solution", "x" * 20_001, "at most 20000 characters"),
-    ("follow_up_by", "x" * 256, "at most 255 characters"),
-    ("follow_up_due", f"2027-01-01{NUL}", "Enter a valid date."),
-    ("obstacle_category", NUL, "Select a valid choice."),
-])
-def test_it_answers_bad_outcome_input_with_a_form_error(client, secretariat_officer, egypt_item, field, value,
-                                                       message):
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("obstacle", f"a{NUL}b", "Null characters are not allowed."),
+        ("solution", f"a{NUL}b", "Null characters are not allowed."),
+        ("follow_up_by", f"a{NUL}b", "Null characters are not allowed."),
+        ("obstacle", "x" * 20_001, "at most 20000 characters"),
+        ("solution", "x" * 20_001, "at most 20000 characters"),
+        ("follow_up_by", "x" * 256, "at most 255 characters"),
+        ("follow_up_due", f"2027-01-01{NUL}", "Enter a valid date."),
+        ("obstacle_category", NUL, "Select a valid choice."),
+    ],
+)
+def test_it_answers_bad_outcome_input_with_a_form_error(client, secretariat_officer, egypt_item, field, value, message):
     client.force_login(secretariat_officer)
     data = {"obstacle_category": "legal", "obstacle": "Budget", **{field: value}}
     with postgresql_refuses_nul():
@@ -78,9 +91,16 @@ def test_it_answers_bad_outcome_input_with_a_form_error(client, secretariat_offi
     assert not ReviewOutcome.objects.exists()
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/phish", "//evil.example/", "javascript:alert(1)", "/\\evil.example", f"/review/{NUL}",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/phish",
+        "//evil.example/",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        f"/review/{NUL}",
+    ],
+)
 def test_it_links_back_only_to_a_page_of_this_site(client, reviewer, egypt_item, target):
     client.force_login(reviewer)
     response = client.get(f"/review/items/{egypt_item.pk}/outcome/", {"next": target})
@@ -98,6 +118,7 @@ def test_it_links_back_to_the_filtered_review_it_came_from(client, reviewer, egy
 
 def test_it_redirects_after_an_outcome_only_to_a_page_of_this_site(client, secretariat_officer, egypt_item):
     client.force_login(secretariat_officer)
-    response = client.post(f"/review/items/{egypt_item.pk}/outcome/",
-                           {"obstacle_category": "legal", "next": "https://evil.example/"})
+    response = client.post(
+        f"/review/items/{egypt_item.pk}/outcome/", {"obstacle_category": "legal", "next": "https://evil.example/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/review/"

@@ -12,9 +12,15 @@ from tracker.core.services import move_cycle, record_outcome
 
 
 def make_cycle(body, name="2026-1", state="planned"):
-    return ReviewCycle.objects.create(body=body, name_en=f"Cycle {name}", name_ar=f"دورة {name}", state=state,
-                                      period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
-                                      report_deadline=date(2026, 5, 31))
+    return ReviewCycle.objects.create(
+        body=body,
+        name_en=f"Cycle {name}",
+        name_ar=f"دورة {name}",
+        state=state,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
 
 
 def test_it_moves_a_cycle_through_its_life(reference):
@@ -25,14 +31,17 @@ def test_it_moves_a_cycle_through_its_life(reference):
     assert cycle.closed_at is not None and cycle.opened_at is not None
 
 
-@pytest.mark.parametrize("start, target, message", [
-    ("planned", "closed", "A cycle that is Planned cannot become Closed. From Planned it can only become: Open."),
-    ("planned", "under_review", "A cycle that is Planned cannot become Under review."),
-    ("open", "closed", "A cycle that is Open cannot become Closed. From Open it can only become: Under review."),
-    ("closed", "open", "A cycle that is Closed cannot become Open. A closed cycle stays closed."),
-    ("open", "planned", "A cycle that is Open cannot become Planned."),
-    ("planned", "bogus", "Unknown cycle state: bogus."),
-])
+@pytest.mark.parametrize(
+    "start, target, message",
+    [
+        ("planned", "closed", "A cycle that is Planned cannot become Closed. From Planned it can only become: Open."),
+        ("planned", "under_review", "A cycle that is Planned cannot become Under review."),
+        ("open", "closed", "A cycle that is Open cannot become Closed. From Open it can only become: Under review."),
+        ("closed", "open", "A cycle that is Closed cannot become Open. A closed cycle stays closed."),
+        ("open", "planned", "A cycle that is Open cannot become Planned."),
+        ("planned", "bogus", "Unknown cycle state: bogus."),
+    ],
+)
 def test_it_refuses_illegal_moves_with_a_clear_message(reference, start, target, message):
     cycle = make_cycle(reference, state="planned")
     ReviewCycle.objects.filter(pk=cycle.pk).update(state=start, closed_at=timezone.now() if start == "closed" else None)
@@ -88,5 +97,10 @@ def test_it_files_an_outcome_under_the_cycle_being_reviewed(reference, secretari
 
 def test_it_refuses_an_outcome_without_a_category(reference, secretariat_officer):
     with pytest.raises(ValidationError):
-        record_outcome(Implementation.objects.first(), secretariat_officer, access_for(secretariat_officer),
-                       obstacle_category="", solution="x")
+        record_outcome(
+            Implementation.objects.first(),
+            secretariat_officer,
+            access_for(secretariat_officer),
+            obstacle_category="",
+            solution="x",
+        )

@@ -20,7 +20,7 @@ def fresh_cache():
 @pytest.fixture
 def data(reference):
     rec = Recommendation.objects.get(reference="R1")
-    rec.text_en = "=HYPERLINK(\"http://evil.example\",\"click\")"
+    rec.text_en = '=HYPERLINK("http://evil.example","click")'
     rec.text_ar = "+تنسيق إقليمي"
     rec.save()
     item = Implementation.objects.get(recommendation=rec, member_state__iso_code="EG")
@@ -34,10 +34,20 @@ def read_xlsx(response):
     return sheet, [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+20", "'+20"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("plain", "plain"), (42, 42), ("", ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+20", "'+20"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        (42, 42),
+        ("", ""),
+    ],
+)
 def test_it_escapes_cells_that_could_be_formulas(value, expected):
     assert escape_formula(value) == expected
 
@@ -48,11 +58,10 @@ def test_it_exports_the_filtered_table_as_xlsx(client, reviewer, data):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet, rows = read_xlsx(response)
-    assert rows[0][:6] == ["Meeting", "Recommendation", "Recommendation text", "Member state", "Status",
-                           "Progress (%)"]
+    assert rows[0][:6] == ["Meeting", "Recommendation", "Recommendation text", "Member state", "Status", "Progress (%)"]
     assert len([r for r in rows[1:] if r[1]]) == 1
     row = rows[1]
-    assert row[1:6] == ["R1", "'=HYPERLINK(\"http://evil.example\",\"click\")", "Egypt", "In progress", 30]
+    assert row[1:6] == ["R1", '\'=HYPERLINK("http://evil.example","click")', "Egypt", "In progress", 30]
     assert row[7] == "Yes"
     assert "the review has recorded no solution" in row[8]
     assert sheet.sheet_view.rightToLeft in (None, False)
@@ -87,9 +96,15 @@ def test_it_exports_csv_with_escaped_formulas(client, reviewer, data):
 
 
 def test_it_prints_the_cycle_report_in_arabic_and_english(client, secretariat_officer, data, reference):
-    ReviewCycle.objects.create(body=reference, name_en="First half 2026", name_ar="النصف الأول 2026",
-                               state="under_review", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
-                               report_deadline=date(2026, 5, 31))
+    ReviewCycle.objects.create(
+        body=reference,
+        name_en="First half 2026",
+        name_ar="النصف الأول 2026",
+        state="under_review",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
     client.force_login(secretariat_officer)
     client.post(f"/review/items/{data.pk}/outcome/", {"obstacle_category": "resources", "obstacle": "Budget"})
     arabic = client.get("/review/report/", {"lang": "ar"})

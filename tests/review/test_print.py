@@ -18,7 +18,7 @@ def test_it_prints_the_cycle_report_with_a_script_file_not_inline_code(client, r
     html = response.content.decode()
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
     assert not INLINE_HANDLER.search(html) and not INLINE_SCRIPT.search(html)
-    assert 'data-print' in html
+    assert "data-print" in html
     scripts = re.findall(r'<script src="/static/([^"]+)"', html)
     assert scripts and all(finders.find(path) for path in scripts)
 
@@ -30,9 +30,11 @@ def test_it_opens_the_print_dialog_in_chromium_without_a_csp_violation(chromium,
     try:
         page = context.new_page()
         page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-        page.add_init_script("window.printed = 0; window.print = () => { window.printed += 1; };"
-                             "document.addEventListener('securitypolicyviolation',"
-                             " (e) => console.error('CSP: ' + e.violatedDirective));")
+        page.add_init_script(
+            "window.printed = 0; window.print = () => { window.printed += 1; };"
+            "document.addEventListener('securitypolicyviolation',"
+            " (e) => console.error('CSP: ' + e.violatedDirective));"
+        )
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", reviewer.username)
         page.fill("#id_password", PASSWORD)

@@ -64,19 +64,26 @@ def test_it_filters_the_table_by_reason(client, reviewer, egypt_item):
 
 def test_it_ignores_filters_it_does_not_understand(client, reviewer, egypt_item):
     client.force_login(reviewer)
-    response = client.get(URL, {"state": "abc", "reason": "nonsense", "page": "-3", "body": "99"},
-                          HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(
+        URL, {"state": "abc", "reason": "nonsense", "page": "-3", "body": "99"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200
     assert "Some filters were not understood" in response.content.decode()
 
 
-def test_it_lets_the_secretariat_record_an_outcome_that_clears_the_obstacle(
-        client, secretariat_officer, egypt_item):
+def test_it_lets_the_secretariat_record_an_outcome_that_clears_the_obstacle(client, secretariat_officer, egypt_item):
     client.force_login(secretariat_officer)
-    response = client.post(f"{URL}items/{egypt_item.pk}/outcome/", {
-        "obstacle_category": "resources", "obstacle": "No budget line", "solution": "UNHCR funds a pilot",
-        "follow_up_by": "UNHCR MENA bureau", "follow_up_due": "2027-03-01", "next": "/review/?view=table",
-    })
+    response = client.post(
+        f"{URL}items/{egypt_item.pk}/outcome/",
+        {
+            "obstacle_category": "resources",
+            "obstacle": "No budget line",
+            "solution": "UNHCR funds a pilot",
+            "follow_up_by": "UNHCR MENA bureau",
+            "follow_up_due": "2027-03-01",
+            "next": "/review/?view=table",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/review/?view=table"
     outcome = egypt_item.outcomes.get()
     assert (outcome.solution, outcome.follow_up_due) == ("UNHCR funds a pilot", date(2027, 3, 1))
@@ -93,8 +100,14 @@ def test_it_refuses_an_incomplete_outcome_and_keeps_the_input(client, secretaria
 
 
 def test_it_lets_a_reviewer_read_but_change_nothing(client, reviewer, egypt_item, reference):
-    cycle = ReviewCycle.objects.create(body=reference, name_en="C", name_ar="د", period_start=date(2026, 1, 1),
-                                       period_end=date(2026, 6, 30), report_deadline=date(2026, 5, 31))
+    cycle = ReviewCycle.objects.create(
+        body=reference,
+        name_en="C",
+        name_ar="د",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
     client.force_login(reviewer)
     assert client.get(f"{URL}items/{egypt_item.pk}/outcome/").status_code == 200
     response = client.post(f"{URL}items/{egypt_item.pk}/outcome/", {"obstacle_category": "legal", "solution": "x"})
@@ -109,13 +122,21 @@ def test_it_lets_a_reviewer_read_but_change_nothing(client, reviewer, egypt_item
 
 
 def test_it_moves_a_cycle_and_refuses_an_illegal_move_with_a_message(client, secretariat_officer, reference):
-    cycle = ReviewCycle.objects.create(body=reference, name_en="C", name_ar="د", period_start=date(2026, 1, 1),
-                                       period_end=date(2026, 6, 30), report_deadline=date(2026, 5, 31))
+    cycle = ReviewCycle.objects.create(
+        body=reference,
+        name_en="C",
+        name_ar="د",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
     client.force_login(secretariat_officer)
-    response = client.post(f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed"}, follow=True,
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "A cycle that is Planned cannot become Closed. From Planned it can only become: Open." in (
-        response.content.decode())
+        response.content.decode()
+    )
     client.post(f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "open"})
     cycle.refresh_from_db()
     assert cycle.state == "open" and cycle.opened_at is not None
@@ -124,8 +145,14 @@ def test_it_moves_a_cycle_and_refuses_an_illegal_move_with_a_message(client, sec
 def add_recommendations(body, count):
     meeting = body.meetings.get(code__contains="2021")
     for n in range(count):
-        rec = Recommendation.objects.create(meeting=meeting, reference=f"X{n}", position=100 + n,
-                                            text_en=f"Extra {n}", text_ar=f"إضافية {n}", target_date=date(2024, 1, 1))
+        rec = Recommendation.objects.create(
+            meeting=meeting,
+            reference=f"X{n}",
+            position=100 + n,
+            text_en=f"Extra {n}",
+            text_ar=f"إضافية {n}",
+            target_date=date(2024, 1, 1),
+        )
         rec.sync_implementations()
 
 

@@ -87,8 +87,17 @@ def test_it_refuses_a_revert_from_a_reviewer(client, reviewer, secretariat_offic
     first = recommendation.history.earliest()
     client.force_login(reviewer)
     url = reverse("admin:tracker_recommendation_simple_history", args=[recommendation.pk, first.history_id])
-    response = client.post(url, {"meeting": recommendation.meeting_id, "reference": "R1", "text_en": "Reverted",
-                                 "text_ar": "x", "arabic_text_status": "working", "position": 1})
+    response = client.post(
+        url,
+        {
+            "meeting": recommendation.meeting_id,
+            "reference": "R1",
+            "text_en": "Reverted",
+            "text_ar": "x",
+            "arabic_text_status": "working",
+            "position": 1,
+        },
+    )
     assert response.status_code == 403
     recommendation.refresh_from_db()
     assert recommendation.text_en == "Changed by the secretariat"

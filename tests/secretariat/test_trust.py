@@ -15,8 +15,7 @@ pytest_plugins = ["tests.api.support"]
 
 def test_it_refuses_an_import_from_the_read_only_reviewer(client, reviewer, egypt_focal_point, reference):
     client.force_login(reviewer)
-    rows = [FOCAL_HEADER, ["fp-egypt", "fp-egypt@example.org", "JO", "aimc", "alternate", "2026-01-01", None, "en",
-                           ""]]
+    rows = [FOCAL_HEADER, ["fp-egypt", "fp-egypt@example.org", "JO", "aimc", "alternate", "2026-01-01", None, "en", ""]]
     assert import_file(client, models.FocalPointDesignation, xlsx_upload(rows), file_format="1").status_code == 403
     assert import_file(client, models.Recommendation, csv_upload(GOOD_ROWS)).status_code == 403
     assert not models.FocalPointDesignation.objects.filter(member_state__iso_code="JO").exists()
@@ -25,7 +24,8 @@ def test_it_refuses_an_import_from_the_read_only_reviewer(client, reviewer, egyp
 
 
 def test_it_designates_imported_focal_points_through_the_designation_service(
-        client, secretariat_officer, reference, django_capture_on_commit_callbacks):
+    client, secretariat_officer, reference, django_capture_on_commit_callbacks
+):
     client.force_login(secretariat_officer)
     rows = [FOCAL_HEADER, ["fp-ma", "fp@interieur.gov.ma", "MA", "aimc", "primary", "2026-01-01", None, "ar", "+212"]]
     preview = import_file(client, models.FocalPointDesignation, xlsx_upload(rows), file_format="1")
@@ -52,8 +52,10 @@ def test_it_keeps_superusers_out_of_the_secretariats_reach(client, secretariat_o
     root = User.objects.create_superuser("root", "root@example.org", "a-strong-test-password-2021")
     client.force_login(secretariat_officer)
     assert client.get(reverse("admin:auth_user_password_change", args=[root.pk])).status_code == 403
-    response = client.post(reverse("admin:auth_user_password_change", args=[root.pk]),
-                           {"password1": "Taken-over-2026!", "password2": "Taken-over-2026!"})
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[root.pk]),
+        {"password1": "Taken-over-2026!", "password2": "Taken-over-2026!"},
+    )
     root.refresh_from_db()
     assert response.status_code == 403 and not root.check_password("Taken-over-2026!")
     assert client.get(reverse("admin:auth_user_change", args=[root.pk])).status_code == 403
@@ -64,8 +66,9 @@ def test_it_leaves_the_role_groups_to_superusers(client, secretariat_officer):
     reviewer = Group.objects.get(name="Reviewer")
     granted = reviewer.permissions.count()
     every_permission = list(Permission.objects.values_list("pk", flat=True))
-    response = client.post(reverse("admin:auth_group_change", args=[reviewer.pk]),
-                           {"name": "Reviewer", "permissions": every_permission})
+    response = client.post(
+        reverse("admin:auth_group_change", args=[reviewer.pk]), {"name": "Reviewer", "permissions": every_permission}
+    )
     assert response.status_code == 403 and reviewer.permissions.count() == granted
     assert client.get(reverse("admin:auth_group_add")).status_code == 403
 

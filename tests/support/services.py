@@ -71,8 +71,9 @@ class Process:
         self.log_path = Path(log_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def kill(self, sig=signal.SIGKILL):
         if self.proc.poll() is None:
@@ -99,8 +100,22 @@ class Process:
 
 
 def start_worker(env, name="worker", extra=()):
-    args = [sys.executable, "-m", "celery", "-A", "project", "worker", "--pool=solo", "--loglevel=INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h", *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "project",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"{name}@%h",
+        *extra,
+    ]
     return Process(args, env, ROOT / "var" / "test" / f"{name}.log")
 
 
@@ -123,8 +138,7 @@ def redis_server(port, tmp_path):
     binary = shutil.which("redis-server")
     if not binary:
         missing("redis-server")
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no"]
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
     server = Process(args, subprocess_env(), tmp_path / f"redis-{time.monotonic_ns()}.log")
     wait_for(lambda: _answers(port), timeout=10, message="redis-server to start")
     return server

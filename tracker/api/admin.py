@@ -17,8 +17,15 @@ admin.site.unregister(AuthToken)
 class PartnerSystemForm(forms.ModelForm):
     class Meta:
         model = PartnerSystem
-        fields = ["code", "name", "is_secretariat_level", "cleared_for_confidential", "contact_email", "notes",
-                  "is_active"]
+        fields = [
+            "code",
+            "name",
+            "is_secretariat_level",
+            "cleared_for_confidential",
+            "contact_email",
+            "notes",
+            "is_active",
+        ]
 
 
 class TokenInline(admin.TabularInline):
@@ -62,7 +69,10 @@ class PartnerSystemAdmin(admin.ModelAdmin):
 
 class ApiTokenForm(forms.ModelForm):
     expires_in_days = forms.IntegerField(
-        label=_("expires in (days)"), min_value=1, max_value=3650, required=False,
+        label=_("expires in (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
         help_text=_("Leave empty for a token that does not expire."),
     )
 
@@ -100,8 +110,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
             obj.save()
             return
         token, raw = issue_token(
-            form.cleaned_data["partner"], form.cleaned_data["scope"], states=form.cleaned_data["states"],
-            expires_days=form.cleaned_data.get("expires_in_days"), label=form.cleaned_data.get("label", ""),
+            form.cleaned_data["partner"],
+            form.cleaned_data["scope"],
+            states=form.cleaned_data["states"],
+            expires_days=form.cleaned_data.get("expires_in_days"),
+            label=form.cleaned_data.get("label", ""),
         )
         obj.pk = token.pk
         obj._state.adding = False
@@ -120,5 +133,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset.filter(revoked_at__isnull=True):
             token.revoke()
             count += 1
-        self.message_user(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
-                          % {"count": count})
+        self.message_user(
+            request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count) % {"count": count}
+        )

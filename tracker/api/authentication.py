@@ -40,7 +40,7 @@ def candidates(token_key):
         objects, start = [], 0
         for _prefix, model in TOKEN_ROW:
             width = len(model._meta.concrete_fields)
-            values = row[start:start + width]
+            values = row[start : start + width]
             start += width
             objects.append(None if values[0] is None else model.from_db("default", _attnames(model), values))
         auth_token, user, api_token, partner = objects

@@ -93,8 +93,7 @@ class CompiledQuery:
         """The result rows (tuples, converted like values_list) with `values` in place of `sentinels`."""
         connection, (sql, template, compiler, converters) = self.compiled(key, sentinels, build_args or {}, using)
         params = [
-            param if slot is None else adapt(values[slot]) if adapt else values[slot]
-            for slot, adapt, param in template
+            param if slot is None else adapt(values[slot]) if adapt else values[slot] for slot, adapt, param in template
         ]
         with connection.cursor() as cursor:
             use_native_timestamps(connection, cursor)

@@ -43,8 +43,10 @@ def error_body(status_code, code, detail, fields=None, **extra):
 
 def _from_django_validation(exc):
     if hasattr(exc, "error_dict"):
-        fields = {("" if key == "__all__" else key) or NON_FIELD: [str(m) for m in msgs]
-                  for key, msgs in exc.message_dict.items()}
+        fields = {
+            ("" if key == "__all__" else key) or NON_FIELD: [str(m) for m in msgs]
+            for key, msgs in exc.message_dict.items()
+        }
     else:
         fields = {NON_FIELD: [str(m) for m in exc.messages]}
     return exceptions.ValidationError(fields)

@@ -34,8 +34,10 @@ class CodeFilter(filters.CharFilter):
         if not value:
             return qs
         wanted = [c.upper() for c in codes(value)] if self.upper else codes(value)
-        return qs.filter(**{f"{self.field_name}__in": wanted}).distinct() if self.distinct else qs.filter(
-            **{f"{self.field_name}__in": wanted}
+        return (
+            qs.filter(**{f"{self.field_name}__in": wanted}).distinct()
+            if self.distinct
+            else qs.filter(**{f"{self.field_name}__in": wanted})
         )
 
 
@@ -68,7 +70,8 @@ class SyncFilterSet(filters.FilterSet):
         help_text=_("Only items changed at or after this time (ISO 8601); archived items are included."),
     )
     include_archived = filters.BooleanFilter(
-        method="filter_archived", help_text=_("Include archived items (always on with updated_since)."),
+        method="filter_archived",
+        help_text=_("Include archived items (always on with updated_since)."),
     )
     updated_fields = ("updated_at",)
     archived_condition = None  # a Q that selects archived rows
@@ -98,7 +101,8 @@ class ImplementationFilter(SyncFilterSet):
     recommendation = filters.NumberFilter(field_name="recommendation_id", min_value=1, max_value=2**62)
     status = filters.MultipleChoiceFilter(choices=Status.choices)
     stalled = filters.ChoiceFilter(
-        choices=[("any", _("Any reason")), *StalledReason.choices], method="filter_stalled",
+        choices=[("any", _("Any reason")), *StalledReason.choices],
+        method="filter_stalled",
         help_text=_("Only stalled items: for any reason, or for the given one."),
     )
     updated_fields = ("updated_at", "recommendation__updated_at")
@@ -118,8 +122,12 @@ class RecommendationFilter(SyncFilterSet):
     body = CodeFilter(field_name="meeting__body__code")
     meeting = CodeFilter(field_name="meeting__code")
     theme = CodeFilter(field_name="themes__code", distinct=True)
-    member_state = CodeFilter(field_name="implementations__member_state__iso_code", upper=True, distinct=True,
-                              help_text=_("Recommendations that apply to these states (ISO codes)."))
+    member_state = CodeFilter(
+        field_name="implementations__member_state__iso_code",
+        upper=True,
+        distinct=True,
+        help_text=_("Recommendations that apply to these states (ISO codes)."),
+    )
     is_public = filters.BooleanFilter()
     archived_condition = Q(is_archived=True)
 

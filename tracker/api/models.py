@@ -18,18 +18,22 @@ class PartnerSystem(models.Model):
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=255)
     service_account = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="partner_system",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="partner_system",
         verbose_name=_("service account"),
     )
     is_secretariat_level = models.BooleanField(
-        _("secretariat level"), default=False,
+        _("secretariat level"),
+        default=False,
         help_text=_(
             "May see focal point contact data and, with a read-write token, create and update "
             "recommendations and review cycles."
         ),
     )
     cleared_for_confidential = models.BooleanField(
-        _("cleared for confidential recommendations"), default=False,
+        _("cleared for confidential recommendations"),
+        default=False,
         help_text=_(
             "Sees recommendations that are not public (within its tokens' member states). Secretariat-level "
             "partners act for the secretariat and are always cleared."
@@ -63,14 +67,21 @@ class ApiToken(models.Model):
         PartnerSystem, on_delete=models.PROTECT, related_name="tokens", verbose_name=_("partner system")
     )
     auth_token = models.OneToOneField(
-        "knox.AuthToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="scope",
+        "knox.AuthToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scope",
         verbose_name=_("token"),
     )
     token_key = models.CharField(_("token prefix"), max_length=32, editable=False)
     label = models.CharField(_("label"), max_length=100, blank=True)
     scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices, default=Scope.READ)
     states = models.ManyToManyField(
-        "tracker.MemberState", blank=True, related_name="+", verbose_name=_("member states"),
+        "tracker.MemberState",
+        blank=True,
+        related_name="+",
+        verbose_name=_("member states"),
         help_text=_("Leave empty for every member state."),
     )
     # A copy of `states` (their ids), kept by a signal, so authenticating a request is one query.
@@ -90,8 +101,10 @@ class ApiToken(models.Model):
 
     @property
     def is_usable(self):
-        return self.auth_token_id is not None and self.revoked_at is None and (
-            self.expires_at is None or self.expires_at > timezone.now()
+        return (
+            self.auth_token_id is not None
+            and self.revoked_at is None
+            and (self.expires_at is None or self.expires_at > timezone.now())
         )
 
     def revoke(self):

@@ -48,18 +48,21 @@ class ApiCursorPagination(CursorPagination):
             raise NotFound(self.invalid_cursor_message) from None
 
     def get_paginated_response(self, data):
-        return Response({
-            "next": self.get_next_link(),
-            "previous": self.get_previous_link(),
-            # Pass this as `updated_since` on the next sync.
-            "server_time": timezone.now(),
-            "results": data,
-        })
+        return Response(
+            {
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                # Pass this as `updated_since` on the next sync.
+                "server_time": timezone.now(),
+                "results": data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["server_time"] = {
-            "type": "string", "format": "date-time",
+            "type": "string",
+            "format": "date-time",
             "description": "Time of this answer; use it as updated_since on the next incremental sync.",
         }
         response["required"] = ["next", "previous", "server_time", "results"]

@@ -64,7 +64,8 @@ class ApiPermission(BasePermission):
             allowed = client.access.can_manage
         if not allowed:
             self.message = (
-                _("Only secretariat-level clients may change this.") if needed == "manage"
+                _("Only secretariat-level clients may change this.")
+                if needed == "manage"
                 else _("Your credentials do not allow submitting reports.")
             )
         return allowed

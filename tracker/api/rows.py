@@ -97,8 +97,19 @@ class ThemeShape(Shape):
 
 
 class MeetingShape(Shape):
-    fields = ("id", "code", "body_id", "body__code", "kind", "title_en", "title_ar", "start_date", "end_date",
-              "venue_en", "venue_ar")
+    fields = (
+        "id",
+        "code",
+        "body_id",
+        "body__code",
+        "kind",
+        "title_en",
+        "title_ar",
+        "start_date",
+        "end_date",
+        "venue_en",
+        "venue_ar",
+    )
     rename = {"body_id": "body", "body__code": "body_code"}
     translated = ("title", "venue")
 
@@ -111,9 +122,23 @@ class MeetingShape(Shape):
 
 
 class RecommendationShape(Shape):
-    fields = ("id", "meeting_id", "meeting__code", "meeting__body__code", "reference", "position", "text_en",
-              "text_ar", "arabic_text_status", "target_date", "is_public", "is_archived", "is_sample",
-              "created_at", "updated_at")
+    fields = (
+        "id",
+        "meeting_id",
+        "meeting__code",
+        "meeting__body__code",
+        "reference",
+        "position",
+        "text_en",
+        "text_ar",
+        "arabic_text_status",
+        "target_date",
+        "is_public",
+        "is_archived",
+        "is_sample",
+        "created_at",
+        "updated_at",
+    )
     rename = {"meeting_id": "meeting", "meeting__code": "meeting_code", "meeting__body__code": "body_code"}
     translated = ("text",)
 
@@ -131,11 +156,27 @@ STALLED_COLUMNS = [(f"{ANNOTATION_PREFIX}{reason.value}", reason.value) for reas
 
 
 class ImplementationShape(Shape):
-    fields = ("id", "recommendation_id", "recommendation__reference", "recommendation__meeting__code",
-              "recommendation__meeting__body__code", "member_state__iso_code", "applies", "status", "progress",
-              "last_reported_at", "last_report_cycle_id", "has_open_obstacle", "unchanged_cycles", "version",
-              "recommendation__is_archived", "is_stalled", *(column for column, _ in STALLED_COLUMNS),
-              "created_at", "updated_at")
+    fields = (
+        "id",
+        "recommendation_id",
+        "recommendation__reference",
+        "recommendation__meeting__code",
+        "recommendation__meeting__body__code",
+        "member_state__iso_code",
+        "applies",
+        "status",
+        "progress",
+        "last_reported_at",
+        "last_report_cycle_id",
+        "has_open_obstacle",
+        "unchanged_cycles",
+        "version",
+        "recommendation__is_archived",
+        "is_stalled",
+        *(column for column, _ in STALLED_COLUMNS),
+        "created_at",
+        "updated_at",
+    )
 
     def render(self, rows):
         # Hand-written: this is the list partners sync most, measured by `make bench-api`.
@@ -167,12 +208,32 @@ class ImplementationShape(Shape):
 
 
 class ProgressReportShape(Shape):
-    fields = ("id", "implementation_id", "implementation__member_state__iso_code", "implementation__recommendation_id",
-              "cycle_id", "status", "progress", "narrative", "obstacles", "support_needed", "submitted_at",
-              "is_archived", "created_at", "updated_at", "author__first_name", "author__last_name",
-              "author__username", "author__email")
-    rename = {"implementation_id": "implementation", "implementation__member_state__iso_code": "member_state",
-              "implementation__recommendation_id": "recommendation", "cycle_id": "cycle"}
+    fields = (
+        "id",
+        "implementation_id",
+        "implementation__member_state__iso_code",
+        "implementation__recommendation_id",
+        "cycle_id",
+        "status",
+        "progress",
+        "narrative",
+        "obstacles",
+        "support_needed",
+        "submitted_at",
+        "is_archived",
+        "created_at",
+        "updated_at",
+        "author__first_name",
+        "author__last_name",
+        "author__username",
+        "author__email",
+    )
+    rename = {
+        "implementation_id": "implementation",
+        "implementation__member_state__iso_code": "member_state",
+        "implementation__recommendation_id": "recommendation",
+        "cycle_id": "cycle",
+    }
 
     def extra(self, rows):
         evidence = defaultdict(list)
@@ -185,8 +246,9 @@ class ProgressReportShape(Shape):
             row["evidence"] = evidence.get(row["id"], [])
 
     def finish(self, row):
-        first, last, username, email = (row.pop(key) for key in (
-            "author__first_name", "author__last_name", "author__username", "author__email"))
+        first, last, username, email = (
+            row.pop(key) for key in ("author__first_name", "author__last_name", "author__username", "author__email")
+        )
         # Who wrote a report is focal point contact data: secretariat-level clients only.
         if self.client is not None and self.client.sees_contacts:
             row["author"] = {"name": f"{first} {last}".strip() or username, "email": email}
@@ -196,28 +258,77 @@ class ProgressReportShape(Shape):
 
 
 class ReviewCycleShape(Shape):
-    fields = ("id", "body_id", "body__code", "name_en", "name_ar", "period_start", "period_end",
-              "report_deadline", "review_meeting_date", "state", "opened_at", "closed_at")
+    fields = (
+        "id",
+        "body_id",
+        "body__code",
+        "name_en",
+        "name_ar",
+        "period_start",
+        "period_end",
+        "report_deadline",
+        "review_meeting_date",
+        "state",
+        "opened_at",
+        "closed_at",
+    )
     rename = {"body_id": "body", "body__code": "body_code"}
     translated = ("name",)
 
     def finish(self, row):
-        row["etag"] = digest_etag(row, "id", "body", "name_en", "name_ar", "period_start", "period_end",
-                                  "report_deadline", "review_meeting_date", "state", "opened_at", "closed_at")
+        row["etag"] = digest_etag(
+            row,
+            "id",
+            "body",
+            "name_en",
+            "name_ar",
+            "period_start",
+            "period_end",
+            "report_deadline",
+            "review_meeting_date",
+            "state",
+            "opened_at",
+            "closed_at",
+        )
         return row
 
 
 class ReviewOutcomeShape(Shape):
-    fields = ("id", "implementation_id", "implementation__member_state__iso_code", "cycle_id",
-              "obstacle_category", "obstacle", "solution", "follow_up_by", "follow_up_due", "created_at",
-              "updated_at")
-    rename = {"implementation_id": "implementation", "implementation__member_state__iso_code": "member_state",
-              "cycle_id": "cycle"}
+    fields = (
+        "id",
+        "implementation_id",
+        "implementation__member_state__iso_code",
+        "cycle_id",
+        "obstacle_category",
+        "obstacle",
+        "solution",
+        "follow_up_by",
+        "follow_up_due",
+        "created_at",
+        "updated_at",
+    )
+    rename = {
+        "implementation_id": "implementation",
+        "implementation__member_state__iso_code": "member_state",
+        "cycle_id": "cycle",
+    }
 
 
 class FocalPointShape(Shape):
-    fields = ("id", "member_state__iso_code", "body__code", "role", "user__first_name", "user__last_name",
-              "user__username", "user__email", "phone", "preferred_language", "start_date", "end_date")
+    fields = (
+        "id",
+        "member_state__iso_code",
+        "body__code",
+        "role",
+        "user__first_name",
+        "user__last_name",
+        "user__username",
+        "user__email",
+        "phone",
+        "preferred_language",
+        "start_date",
+        "end_date",
+    )
     rename = {"member_state__iso_code": "member_state", "body__code": "body_code"}
 
     def finish(self, row):

@@ -30,13 +30,16 @@ def add_error_responses(result, generator, request, public):
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for code, description in COMMON.items():
-                responses.setdefault(code, {
-                    "description": description,
-                    "content": {"application/json": {"schema": ERROR_REF}},
-                })
-            responses["429"].setdefault("headers", {
-                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
-            })
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    },
+                )
+            responses["429"].setdefault(
+                "headers", {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+            )
     return result
 
 
@@ -46,6 +49,8 @@ class PartnerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {
-            "type": "apiKey", "in": "header", "name": "Authorization",
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
             "description": "`Token <token>`, as printed by `manage.py issue_api_token` or shown once in the admin.",
         }

@@ -205,26 +205,44 @@ class CodeRelatedField(serializers.SlugRelatedField):
 
 class RecommendationWriteSerializer(serializers.ModelSerializer):
     themes = CodeRelatedField(slug_field="code", queryset=ThematicArea.objects.all(), many=True, required=False)
-    applies_to = CodeRelatedField(
-        slug_field="iso_code", queryset=MemberState.objects.all(), many=True, required=False
-    )
+    applies_to = CodeRelatedField(slug_field="iso_code", queryset=MemberState.objects.all(), many=True, required=False)
 
     class Meta:
         model = Recommendation
-        fields = ["meeting", "reference", "position", "text_en", "text_ar", "arabic_text_status", "themes",
-                  "applies_to", "target_date", "is_public", "is_archived"]
+        fields = [
+            "meeting",
+            "reference",
+            "position",
+            "text_en",
+            "text_ar",
+            "arabic_text_status",
+            "themes",
+            "applies_to",
+            "target_date",
+            "is_public",
+            "is_archived",
+        ]
 
 
 class ReviewCycleWriteSerializer(serializers.ModelSerializer):
     state = serializers.ChoiceField(
-        choices=ReviewCycle.State.choices, required=False,
+        choices=ReviewCycle.State.choices,
+        required=False,
         help_text="Moves the cycle: planned → open → under review → closed (or back to open).",
     )
 
     class Meta:
         model = ReviewCycle
-        fields = ["body", "name_en", "name_ar", "period_start", "period_end", "report_deadline",
-                  "review_meeting_date", "state"]
+        fields = [
+            "body",
+            "name_en",
+            "name_ar",
+            "period_start",
+            "period_end",
+            "report_deadline",
+            "review_meeting_date",
+            "state",
+        ]
         # The model's constraints (one open cycle per body, ordered dates) are checked by full_clean and
         # move_cycle; DRF's generated validator would wrongly make `state` required.
         validators = []

@@ -36,7 +36,11 @@ def issue_token(partner, scope, *, states=(), expires_days=None, label=""):
     expiry = timedelta(days=expires_days) if expires_days else None
     auth_token, raw = AuthToken.objects.create(user=partner.service_account, expiry=expiry)
     api_token = ApiToken.objects.create(
-        partner=partner, auth_token=auth_token, token_key=auth_token.token_key, label=label, scope=scope,
+        partner=partner,
+        auth_token=auth_token,
+        token_key=auth_token.token_key,
+        label=label,
+        scope=scope,
         expires_at=auth_token.expiry,
     )
     api_token.states.set(states)

@@ -43,15 +43,24 @@ from tracker.core.querysets import StalledContext
 log = logging.getLogger(__name__)
 
 LANG_PARAMETER = OpenApiParameter(
-    "lang", OpenApiTypes.STR, enum=["ar", "en"], required=False,
+    "lang",
+    OpenApiTypes.STR,
+    enum=["ar", "en"],
+    required=False,
     description="Language of the untranslated-suffix fields (text, name...); default from Accept-Language.",
 )
 IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
     description="The ETag of the item as you read it.",
 )
 WRITE_ERRORS = {
-    400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer, 409: s.ErrorSerializer,
+    400: s.ErrorSerializer,
+    403: s.ErrorSerializer,
+    404: s.ErrorSerializer,
+    409: s.ErrorSerializer,
     412: OpenApiResponse(s.StaleErrorSerializer, description="Stale If-Match: the body holds the current item."),
     428: OpenApiResponse(s.ErrorSerializer, description="If-Match is missing."),
 }
@@ -253,16 +262,23 @@ class ImplementationPages:
 
     def __getitem__(self, page):
         days = sorted({body.stale_after_days for body in self.context.bodies})
-        template = StalledContext(now=SENTINEL_NOW, bodies=self.context.bodies,
-                                  overdue_cycles=self.context.overdue_cycles)
+        template = StalledContext(
+            now=SENTINEL_NOW, bodies=self.context.bodies, overdue_cycles=self.context.overdue_cycles
+        )
         sentinels = [*(template.stale_cutoff(d) for d in days), template.today]
         values = [*(self.context.stale_cutoff(d) for d in days), self.context.today]
         if self.lookup:
             sentinels.append(SENTINEL_POSITION)
             values.append(int(self.position))
         key = (self.access, self._shape(), self.ordering, self.lookup, page.start, page.stop)
-        build = {"access": self.access, "context": template, "ordering": self.ordering, "lookup": self.lookup,
-                 "start": page.start, "stop": page.stop}
+        build = {
+            "access": self.access,
+            "context": template,
+            "ordering": self.ordering,
+            "lookup": self.lookup,
+            "start": page.start,
+            "stop": page.stop,
+        }
         found = IMPLEMENTATION_PAGE.rows(key, sentinels, values, build)
         fields = rows.ImplementationShape.fields
         return [dict(zip(fields, row, strict=True)) for row in found]
@@ -299,7 +315,8 @@ class ImplementationViewSet(ListRetrieve):
         return row["etag"]
 
     @extend_schema(
-        request=s.ReportInputSerializer, parameters=[IF_MATCH],
+        request=s.ReportInputSerializer,
+        parameters=[IF_MATCH],
         responses={201: s.ProgressReportSerializer, **WRITE_ERRORS},
         description="Submit a progress report (same rules as the focal point form). If-Match: the item's ETag.",
     )
@@ -315,7 +332,10 @@ class ImplementationViewSet(ListRetrieve):
         data.is_valid(raise_exception=True)
         try:
             report = services.submit_report(
-                implementation, request.user, self.client.access, services.ReportInput(**data.validated_data),
+                implementation,
+                request.user,
+                self.client.access,
+                services.ReportInput(**data.validated_data),
                 expected_version=expected_version,
             )
         except services.StaleVersion as stale:
@@ -324,9 +344,11 @@ class ImplementationViewSet(ListRetrieve):
 
     def _visible_implementation(self, pk):
         try:
-            return Implementation.objects.visible_to(self.client.access).select_related(
-                "recommendation__meeting"
-            ).get(pk=int(pk))
+            return (
+                Implementation.objects.visible_to(self.client.access)
+                .select_related("recommendation__meeting")
+                .get(pk=int(pk))
+            )
         except (Implementation.DoesNotExist, TypeError, ValueError):
             raise Http404 from None
 
@@ -334,8 +356,11 @@ class ImplementationViewSet(ListRetrieve):
         self.kwargs["pk"] = pk
         current = self.get_row()
         body = error_body(
-            412, PreconditionFailed.default_code, _("The item changed since you read it: here it is now."),
-            current_version=current["version"], current=current,
+            412,
+            PreconditionFailed.default_code,
+            _("The item changed since you read it: here it is now."),
+            current_version=current["version"],
+            current=current,
         )
         return Response(body, status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": self.etag(current)})
 
@@ -412,7 +437,9 @@ class WritableViewSet(ListRetrieve):
             current = self.get_row()  # read again under the lock
             if expected != self.etag(current):
                 body = error_body(
-                    412, PreconditionFailed.default_code, _("The item changed since you read it: here it is now."),
+                    412,
+                    PreconditionFailed.default_code,
+                    _("The item changed since you read it: here it is now."),
                     current=current,
                 )
                 return Response(body, status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": self.etag(current)})
@@ -475,12 +502,16 @@ class ReviewCycleViewSet(WritableViewSet):
         return cycle
 
 
-for _viewset, _serializer in [(BodyViewSet, s.BodySerializer), (MemberStateViewSet, s.MemberStateSerializer),
-                              (ThemeViewSet, s.ThemeSerializer), (MeetingViewSet, s.MeetingSerializer),
-                              (ImplementationViewSet, s.ImplementationSerializer),
-                              (ProgressReportViewSet, s.ProgressReportSerializer),
-                              (ReviewOutcomeViewSet, s.ReviewOutcomeSerializer),
-                              (FocalPointViewSet, s.FocalPointSerializer)]:
+for _viewset, _serializer in [
+    (BodyViewSet, s.BodySerializer),
+    (MemberStateViewSet, s.MemberStateSerializer),
+    (ThemeViewSet, s.ThemeSerializer),
+    (MeetingViewSet, s.MeetingSerializer),
+    (ImplementationViewSet, s.ImplementationSerializer),
+    (ProgressReportViewSet, s.ProgressReportSerializer),
+    (ReviewOutcomeViewSet, s.ReviewOutcomeSerializer),
+    (FocalPointViewSet, s.FocalPointSerializer),
+]:
     read_only(_viewset, _serializer)
 writable_schema(RecommendationViewSet, s.RecommendationSerializer, s.RecommendationWriteSerializer)
 writable_schema(ReviewCycleViewSet, s.ReviewCycleSerializer, s.ReviewCycleWriteSerializer)

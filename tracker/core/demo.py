@@ -61,8 +61,12 @@ REPORTING_STATES = ["EG", "JO", "MA", "TN", "IQ"]
 def _account(spec: DemoAccount) -> User:
     user, created = get_user_model().objects.get_or_create(
         username=spec.username,
-        defaults={"first_name": spec.first_name, "last_name": spec.last_name,
-                  "email": f"{spec.username}@demo.invalid", "is_staff": spec.group != FOCAL_POINT_GROUP},
+        defaults={
+            "first_name": spec.first_name,
+            "last_name": spec.last_name,
+            "email": f"{spec.username}@demo.invalid",
+            "is_staff": spec.group != FOCAL_POINT_GROUP,
+        },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
@@ -76,9 +80,16 @@ def _designate(user: User, spec: DemoAccount, body: Body, since: date) -> None:
         return
     state = MemberState.objects.get(iso_code=spec.state)
     FocalPointDesignation.objects.get_or_create(
-        user=user, member_state=state, body=body, end_date=None,
-        defaults={"role": spec.role, "start_date": since, "preferred_language": spec.language,
-                  "phone": "+000 0000 0000"},
+        user=user,
+        member_state=state,
+        body=body,
+        end_date=None,
+        defaults={
+            "role": spec.role,
+            "start_date": since,
+            "preferred_language": spec.language,
+            "phone": "+000 0000 0000",
+        },
     )
 
 
@@ -92,10 +103,14 @@ def _cycles(body: Body, today: date) -> tuple[list[ReviewCycle], list[tuple[str,
     for name_en, name_ar, days_ago, _state in specs:
         start = today - timedelta(days=days_ago)
         cycle, _ = ReviewCycle.objects.get_or_create(
-            body=body, name_en=name_en,
+            body=body,
+            name_en=name_en,
             defaults={
-                "name_ar": name_ar, "period_start": start, "period_end": start + timedelta(days=179),
-                "report_deadline": start + timedelta(days=190), "review_meeting_date": start + timedelta(days=200),
+                "name_ar": name_ar,
+                "period_start": start,
+                "period_end": start + timedelta(days=179),
+                "report_deadline": start + timedelta(days=190),
+                "review_meeting_date": start + timedelta(days=200),
             },
         )
         cycles.append(cycle)
@@ -103,14 +118,25 @@ def _cycles(body: Body, today: date) -> tuple[list[ReviewCycle], list[tuple[str,
 
 
 def _report(
-    item: Implementation, author: User, cycle: ReviewCycle, when: datetime, status: Status, progress: int,
+    item: Implementation,
+    author: User,
+    cycle: ReviewCycle,
+    when: datetime,
+    status: Status,
+    progress: int,
     rng: random.Random,
 ) -> None:
     obstacles = rng.choice(["", "", "Limited funding for reception centres.", "نقص التمويل لمراكز الاستقبال."])
     report = ProgressReport.objects.create(
-        implementation=item, cycle=cycle, author=author, state=ProgressReport.State.SUBMITTED,
-        submitted_at=when, status=status, progress=progress,
-        narrative=f"Sample report (demo data): progress {progress}%.", obstacles=obstacles,
+        implementation=item,
+        cycle=cycle,
+        author=author,
+        state=ProgressReport.State.SUBMITTED,
+        submitted_at=when,
+        status=status,
+        progress=progress,
+        narrative=f"Sample report (demo data): progress {progress}%.",
+        obstacles=obstacles,
         based_on_version=item.version,
     )
     services._apply_report(item, report)
@@ -178,9 +204,12 @@ def _sample_recommendation(body: Body, today: date) -> Recommendation:
 
     meeting = Meeting.objects.get(code="2021-sharm-el-sheikh-workshop")
     recommendation, _ = Recommendation.objects.get_or_create(
-        meeting=meeting, reference="SAMPLE-1",
+        meeting=meeting,
+        reference="SAMPLE-1",
         defaults={
-            "position": 99, "is_sample": True, "target_date": today - timedelta(days=30),
+            "position": 99,
+            "is_sample": True,
+            "target_date": today - timedelta(days=30),
             "text_en": "[Sample item, demo data only] Publish national statistics on referrals of trafficking victims.",
             "text_ar": "[بند تجريبي، بيانات عرض فقط] نشر إحصاءات وطنية عن إحالة ضحايا الاتجار بالبشر.",
         },

@@ -44,16 +44,19 @@ class FileType:
         return self.extensions[0]
 
 
-ALLOWED_TYPES: dict[str, FileType] = {kind.mime: kind for kind in [
-    FileType("application/pdf", (".pdf",)),
-    FileType("image/jpeg", (".jpg", ".jpeg")),
-    FileType("image/png", (".png",)),
-    FileType("image/webp", (".webp",)),
-    FileType("application/msword", (".doc",)),
-    FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",), package=True),
-    FileType("application/vnd.ms-excel", (".xls",)),
-    FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",), package=True),
-]}
+ALLOWED_TYPES: dict[str, FileType] = {
+    kind.mime: kind
+    for kind in [
+        FileType("application/pdf", (".pdf",)),
+        FileType("image/jpeg", (".jpg", ".jpeg")),
+        FileType("image/png", (".png",)),
+        FileType("image/webp", (".webp",)),
+        FileType("application/msword", (".doc",)),
+        FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",), package=True),
+        FileType("application/vnd.ms-excel", (".xls",)),
+        FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",), package=True),
+    ]
+}
 #: Office files that may carry macros: zip packages (2007 and later) and OLE compound files (97-2003).
 PACKAGE_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -89,16 +92,18 @@ def sizes(size: int, limit: int) -> tuple[str, str]:
     shown = str(filesizeformat(size)), str(filesizeformat(limit))
     if shown[0] != shown[1]:
         return shown
-    exact = [ngettext("%(count)s byte", "%(count)s bytes", n) % {"count": number_format(n, force_grouping=True)}
-             for n in (size, limit)]
+    exact = [
+        ngettext("%(count)s byte", "%(count)s bytes", n) % {"count": number_format(n, force_grouping=True)}
+        for n in (size, limit)
+    ]
     return exact[0], exact[1]
 
 
 def _over_limit(name: str, size: int, limit: int) -> ValidationError:
     size_text, limit_text = sizes(size, limit)
     return ValidationError(
-        _("“%(name)s” is %(size)s, over the limit of %(limit)s.") % {"name": name, "size": size_text,
-                                                                      "limit": limit_text},
+        _("“%(name)s” is %(size)s, over the limit of %(limit)s.")
+        % {"name": name, "size": size_text, "limit": limit_text},
         code="too_large",
     )
 
@@ -123,8 +128,10 @@ def check_package(uploaded: UploadedFile, name: str) -> None:
             inflated = unpacked > MAX_INFLATION_RATIO * max(packed, 1)
             if unpacked > limit or inflated or len(entries) > MAX_PACKAGE_ENTRIES:
                 raise ValidationError(
-                    _("“%(name)s” would expand to %(size)s when opened, more than the %(limit)s an Office file may "
-                      "hold (or a hundred times its size): it is refused.")
+                    _(
+                        "“%(name)s” would expand to %(size)s when opened, more than the %(limit)s an Office file may "
+                        "hold (or a hundred times its size): it is refused."
+                    )
                     % {"name": name, "size": filesizeformat(unpacked), "limit": filesizeformat(limit)},
                     code="inflates",
                 )
@@ -133,8 +140,16 @@ def check_package(uploaded: UploadedFile, name: str) -> None:
             if declared.file_size > MAX_CONTENT_TYPES_BYTES:
                 raise damaged
             content_types = package.read(declared)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError, OSError, NotImplementedError,
-            RuntimeError, ValueError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        KeyError,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ):
         raise damaged from None
     finally:
         uploaded.seek(0)
@@ -144,8 +159,11 @@ def check_package(uploaded: UploadedFile, name: str) -> None:
 
 def _macros(name: str) -> ValidationError:
     return ValidationError(
-        _("“%(name)s” contains macros (a macro-enabled Office file). Save it without macros (.docx, .xlsx) or as "
-          "a PDF, then attach it again.") % {"name": name},
+        _(
+            "“%(name)s” contains macros (a macro-enabled Office file). Save it without macros (.docx, .xlsx) or as "
+            "a PDF, then attach it again."
+        )
+        % {"name": name},
         code="macros",
     )
 
@@ -158,7 +176,7 @@ def _ole_has_macros(uploaded: UploadedFile) -> bool:
         for chunk in uploaded.chunks():
             if OLE_VBA_MARK in tail + chunk:
                 return True
-            tail = chunk[-len(OLE_VBA_MARK):]
+            tail = chunk[-len(OLE_VBA_MARK) :]
         return False
     finally:
         uploaded.seek(0)
@@ -179,8 +197,7 @@ def check_file(uploaded: UploadedFile) -> FileType:
     elif mime in OLE_TYPES and _ole_has_macros(uploaded):
         raise _macros(name)
     if mime is None or mime not in ALLOWED_TYPES:
-        raise ValidationError(_("“%(name)s” is not a PDF, image, Word or Excel file.") % {"name": name},
-                              code="type")
+        raise ValidationError(_("“%(name)s” is not a PDF, image, Word or Excel file.") % {"name": name}, code="type")
     uploaded.detected_type = mime  # type: ignore[attr-defined]  # our note on Django's object
     return ALLOWED_TYPES[mime]
 
@@ -207,21 +224,35 @@ def check_upload(report: ProgressReport, uploaded_files: list[UploadedFile]) -> 
     most = settings.EVIDENCE_MAX_FILES_PER_REPORT
     count = report.evidence.count() + len(uploaded_files)
     if count > most:
-        raise ValidationError({"evidence": [
-            ngettext("A report holds at most %(limit)d evidence file; this one would have %(count)d.",
-                     "A report holds at most %(limit)d evidence files; this one would have %(count)d.", most)
-            % {"limit": most, "count": count}
-        ]})
+        raise ValidationError(
+            {
+                "evidence": [
+                    ngettext(
+                        "A report holds at most %(limit)d evidence file; this one would have %(count)d.",
+                        "A report holds at most %(limit)d evidence files; this one would have %(count)d.",
+                        most,
+                    )
+                    % {"limit": most, "count": count}
+                ]
+            }
+        )
     state = MemberState.objects.select_for_update().get(pk=report.implementation.member_state_id)
     stored = Evidence.objects.filter(report__implementation__member_state=state).aggregate(total=Sum("size"))
     total = (stored["total"] or 0) + sum(cast(int, uploaded.size) for uploaded in uploaded_files)
     limit = settings.EVIDENCE_MAX_BYTES_PER_STATE
     if total > limit:
         total_text, limit_text = sizes(total, limit)
-        raise ValidationError({"evidence": [
-            _("The evidence files of %(state)s would take %(total)s, over the limit of %(limit)s for a member "
-              "state. Ask the secretariat.") % {"state": state.name, "total": total_text, "limit": limit_text}
-        ]})
+        raise ValidationError(
+            {
+                "evidence": [
+                    _(
+                        "The evidence files of %(state)s would take %(total)s, over the limit of %(limit)s for a "
+                        "member state. Ask the secretariat."
+                    )
+                    % {"state": state.name, "total": total_text, "limit": limit_text}
+                ]
+            }
+        )
     return kinds
 
 

@@ -33,19 +33,25 @@ def history_table() -> str:
 def insert_sql(select: str) -> str:
     """INSERT INTO the history table the rows of `select` (the item's columns, then date, reason, type, user)."""
     names = ", ".join(connection.ops.quote_name(c) for c in columns())
-    return (f"INSERT INTO {history_table()} ({names}, history_date, history_change_reason, history_type, "
-            f"history_user_id) {select}")
+    return (
+        f"INSERT INTO {history_table()} ({names}, history_date, history_change_reason, history_type, "
+        f"history_user_id) {select}"
+    )
 
 
 def record_item_history(items: QuerySet[Implementation], reason: str, user_id: int | None = None) -> None:
     """One history row per item, as it is now (after the set-based change), in one INSERT ... SELECT."""
     attnames = [field.attname for field in items.model._meta.concrete_fields]
-    rows = items.order_by().annotate(
-        history_at=Value(timezone.now(), output_field=DateTimeField()),
-        history_reason=Value(reason[:REASON_LENGTH], output_field=CharField()),
-        history_kind=Value(CHANGED, output_field=CharField()),
-        history_by=Value(user_id, output_field=IntegerField()),
-    ).values_list(*attnames, "history_at", "history_reason", "history_kind", "history_by")
+    rows = (
+        items.order_by()
+        .annotate(
+            history_at=Value(timezone.now(), output_field=DateTimeField()),
+            history_reason=Value(reason[:REASON_LENGTH], output_field=CharField()),
+            history_kind=Value(CHANGED, output_field=CharField()),
+            history_by=Value(user_id, output_field=IntegerField()),
+        )
+        .values_list(*attnames, "history_at", "history_reason", "history_kind", "history_by")
+    )
     select, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(insert_sql(select), params)

@@ -79,16 +79,22 @@ class Body(models.Model):
     secretariat_email = models.EmailField(_("secretariat e-mail"), blank=True)
     # Stalled thresholds (the review mechanism).
     stale_after_days = models.PositiveIntegerField(
-        _("no report for more than (days)"), default=180, validators=[MinValueValidator(1)],
+        _("no report for more than (days)"),
+        default=180,
+        validators=[MinValueValidator(1)],
         help_text=_("An item is stalled when its last submitted report is older than this."),
     )
     unchanged_cycles = models.PositiveIntegerField(
-        _("unchanged over closed cycles"), default=2, validators=[MinValueValidator(1)],
+        _("unchanged over closed cycles"),
+        default=2,
+        validators=[MinValueValidator(1)],
         help_text=_("An item is stalled when status and progress did not change over this many closed cycles."),
     )
     # Reminder policy.
     remind_days_before = models.CharField(
-        _("remind before the deadline (days)"), max_length=64, default="14,3",
+        _("remind before the deadline (days)"),
+        max_length=64,
+        default="14,3",
         help_text=_("Comma-separated numbers of days before the report deadline, e.g. 14,3."),
     )
     overdue_every_days = models.PositiveIntegerField(
@@ -96,7 +102,8 @@ class Body(models.Model):
     )
     overdue_max_reminders = models.PositiveIntegerField(_("overdue reminders at most"), default=4)
     escalate_after_days = models.PositiveIntegerField(
-        _("escalate when overdue by (days)"), default=14,
+        _("escalate when overdue by (days)"),
+        default=14,
         help_text=_("From this many days overdue the alternate focal point and the secretariat are copied."),
     )
 
@@ -252,7 +259,10 @@ class Recommendation(models.Model):
     )
     themes = models.ManyToManyField(ThematicArea, blank=True, related_name="recommendations", verbose_name=_("themes"))
     applies_to = models.ManyToManyField(
-        MemberState, blank=True, related_name="recommendations", verbose_name=_("applies to"),
+        MemberState,
+        blank=True,
+        related_name="recommendations",
+        verbose_name=_("applies to"),
         help_text=_("Leave empty to apply to every member state of the body."),
     )
     target_date = models.DateField(_("target date"), null=True, blank=True)
@@ -300,8 +310,9 @@ class Recommendation(models.Model):
             [Implementation(recommendation=self, member_state_id=pk) for pk in states - existing.keys()]
         )
         back = list(self.implementations.filter(member_state_id__in=states, applies=False).values_list("pk", flat=True))
-        gone = list(self.implementations.exclude(member_state_id__in=states).filter(applies=True)
-                    .values_list("pk", flat=True))
+        gone = list(
+            self.implementations.exclude(member_state_id__in=states).filter(applies=True).values_list("pk", flat=True)
+        )
         Implementation.objects.filter(pk__in=back).update(applies=True)
         Implementation.objects.filter(pk__in=gone).update(applies=False)
         changed = [item.pk for item in created if item.pk] + back + gone
@@ -330,15 +341,21 @@ class Implementation(models.Model):
     )
     last_reported_at = models.DateTimeField(_("last reported"), null=True, blank=True)
     last_report_cycle = models.ForeignKey(
-        "ReviewCycle", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "ReviewCycle",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("cycle of the last report"),
     )
     has_open_obstacle = models.BooleanField(
-        _("obstacle without solution"), default=False,
+        _("obstacle without solution"),
+        default=False,
         help_text=_("An obstacle or support need was reported and the review has recorded no solution yet."),
     )
     unchanged_cycles = models.PositiveSmallIntegerField(
-        _("closed cycles without change"), default=0,
+        _("closed cycles without change"),
+        default=0,
         help_text=_("Consecutive closed review cycles at whose close status and progress had not changed."),
     )
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -359,7 +376,8 @@ class Implementation(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["last_reported_at"], name="impl_open_last_reported",
+                fields=["last_reported_at"],
+                name="impl_open_last_reported",
                 condition=Q(applies=True) & ~Q(status__in=["implemented", "not_applicable"]),
             ),
             models.Index(fields=["member_state", "status"], name="impl_state_status"),
@@ -418,7 +436,11 @@ class ProgressReport(models.Model):
         Implementation, on_delete=models.PROTECT, related_name="reports", verbose_name=_("implementation")
     )
     cycle = models.ForeignKey(
-        "ReviewCycle", on_delete=models.PROTECT, null=True, blank=True, related_name="reports",
+        "ReviewCycle",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
         verbose_name=_("review cycle"),
     )
     author = models.ForeignKey(
@@ -437,7 +459,9 @@ class ProgressReport(models.Model):
     obstacles = models.TextField(_("obstacles"), blank=True, validators=text_rules())
     support_needed = models.TextField(_("support needed"), blank=True, validators=text_rules())
     based_on_version = models.PositiveIntegerField(
-        _("implementation version when opened"), null=True, blank=True,
+        _("implementation version when opened"),
+        null=True,
+        blank=True,
         help_text=_("Used to refuse a save when someone else reported in between."),
     )
     is_archived = models.BooleanField(_("archived"), default=False)
@@ -559,13 +583,17 @@ class FocalPointDesignation(models.Model):
         ordering = ["member_state__name_en", "role", "-start_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["member_state", "body"], condition=Q(role="primary", end_date__isnull=True),
+                fields=["member_state", "body"],
+                condition=Q(role="primary", end_date__isnull=True),
                 name="one_active_primary_per_state_and_body",
-                violation_error_message=_("This member state already has an active primary focal point for this "
-                                          "body: hand over from the current one instead."),
+                violation_error_message=_(
+                    "This member state already has an active primary focal point for this "
+                    "body: hand over from the current one instead."
+                ),
             ),
             models.UniqueConstraint(
-                fields=["user", "member_state", "body"], condition=Q(end_date__isnull=True),
+                fields=["user", "member_state", "body"],
+                condition=Q(end_date__isnull=True),
                 name="one_active_designation_per_user_state_body",
                 violation_error_message=_("This person already has an active designation for this state and body."),
             ),
@@ -604,7 +632,10 @@ class ReviewCycle(models.Model):
     report_deadline = models.DateField(_("report deadline"), db_index=True)
     review_meeting_date = models.DateField(_("review meeting date"), null=True, blank=True)
     state = models.CharField(
-        pgettext_lazy("review cycle", "state"), max_length=16, choices=State.choices, default=State.PLANNED,
+        pgettext_lazy("review cycle", "state"),
+        max_length=16,
+        choices=State.choices,
+        default=State.PLANNED,
         db_index=True,
     )
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
@@ -617,7 +648,9 @@ class ReviewCycle(models.Model):
         ordering = ["-period_start"]
         constraints = [
             models.UniqueConstraint(
-                fields=["body"], condition=Q(state="open"), name="one_open_cycle_per_body",
+                fields=["body"],
+                condition=Q(state="open"),
+                name="one_open_cycle_per_body",
                 violation_error_message=_("Another cycle of this body is already open: close it first."),
             ),
             models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="cycle_period_ordered"),
@@ -677,7 +710,11 @@ class ReviewOutcome(models.Model):
         Implementation, on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("implementation")
     )
     cycle = models.ForeignKey(
-        ReviewCycle, on_delete=models.PROTECT, null=True, blank=True, related_name="outcomes",
+        ReviewCycle,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outcomes",
         verbose_name=_("review cycle"),
     )
     obstacle_category = models.CharField(_("obstacle category"), max_length=32, choices=ObstacleCategory.choices)

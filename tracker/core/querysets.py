@@ -156,11 +156,13 @@ class StalledContext:
             if item.last_reported_at is None:
                 return ngettext(
                     "Never reported, followed up for %(days)d day (limit %(limit)d)",
-                    "Never reported, followed up for %(days)d days (limit %(limit)d)", days,
+                    "Never reported, followed up for %(days)d days (limit %(limit)d)",
+                    days,
                 ) % {"days": days, "limit": body.stale_after_days}
             return ngettext(
                 "No submitted report for %(days)d day (limit %(limit)d)",
-                "No submitted report for %(days)d days (limit %(limit)d)", days,
+                "No submitted report for %(days)d days (limit %(limit)d)",
+                days,
             ) % {"days": days, "limit": body.stale_after_days}
         if reason == StalledReason.MISSING_CYCLE_REPORT:
             cycle = self.overdue_cycles.get(body.pk)
@@ -169,7 +171,8 @@ class StalledContext:
             days = (self.today - cycle.report_deadline).days
             return ngettext(
                 "No report for %(cycle)s, deadline %(deadline)s passed %(days)d day ago",
-                "No report for %(cycle)s, deadline %(deadline)s passed %(days)d days ago", days,
+                "No report for %(cycle)s, deadline %(deadline)s passed %(days)d days ago",
+                days,
             ) % {"cycle": cycle.name, "deadline": date_format(cycle.report_deadline), "days": days}
         if reason == StalledReason.UNCHANGED:
             return ngettext(
@@ -182,7 +185,8 @@ class StalledContext:
             days = (self.today - target).days if target else 0
             return ngettext(
                 "Target date %(date)s passed %(days)d day ago",
-                "Target date %(date)s passed %(days)d days ago", days,
+                "Target date %(date)s passed %(days)d days ago",
+                days,
             ) % {"date": date_format(target) if target else "", "days": days}
         return gettext("Obstacle or support need reported; the review has recorded no solution")
 
@@ -246,8 +250,11 @@ def stalled_reasons_of(implementation: Implementation, context: StalledContext |
     names = [f"{ANNOTATION_PREFIX}{reason.value}" for reason in StalledReason]
     if not all(hasattr(implementation, name) for name in names):
         flags = (
-            type(implementation).objects.filter(pk=implementation.pk)
-            .with_stalled_reasons(context).values(*names).first()
+            type(implementation)
+            .objects.filter(pk=implementation.pk)
+            .with_stalled_reasons(context)
+            .values(*names)
+            .first()
         ) or {}
         for name in names:
             setattr(implementation, name, bool(flags.get(name)))

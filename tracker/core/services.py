@@ -129,8 +129,13 @@ def attach_evidence(report: ProgressReport, uploaded_files: Iterable[UploadedFil
             # takes the extension of the detected type (`content_type`, set before the file is written).
             original = "".join(c for c in cast(str, uploaded.name) if c.isprintable())[:255] or "evidence"
             Evidence.objects.create(
-                report=report, file=uploaded, original_name=original, content_type=kind.mime,
-                size=cast(int, uploaded.size), sha256=digest.hexdigest(), uploaded_by=author,
+                report=report,
+                file=uploaded,
+                original_name=original,
+                content_type=kind.mime,
+                size=cast(int, uploaded.size),
+                sha256=digest.hexdigest(),
+                uploaded_by=author,
             )
 
 
@@ -245,7 +250,8 @@ def check_cycle_move(cycle: ReviewCycle, target: str) -> None:
         raise ValidationError(
             _("A cycle that is %(current)s cannot become %(target)s.")
             % {"current": cycle.get_state_display(), "target": ReviewCycle.State(target).label}
-            + " " + hint
+            + " "
+            + hint
         )
     if target == ReviewCycle.State.OPEN:
         other = ReviewCycle.objects.filter(body=cycle.body_id, state=ReviewCycle.State.OPEN).exclude(pk=cycle.pk)
@@ -337,9 +343,12 @@ def freeze_snapshot(cycle: ReviewCycle, batch_size: int | None = None, by: User 
         _update_streaks_postgresql(items, previous, reason, by_id)
     else:
         streaks = dict(items.values_list("pk", "unchanged_cycles"))
-        items.update(unchanged_cycles=Case(
-            When(_same_as_before(previous), then=F("unchanged_cycles") + 1), default=Value(0),
-        ))
+        items.update(
+            unchanged_cycles=Case(
+                When(_same_as_before(previous), then=F("unchanged_cycles") + 1),
+                default=Value(0),
+            )
+        )
         now_streaks = dict(items.values_list("pk", "unchanged_cycles"))
         changed = [pk for pk, streak in now_streaks.items() if streaks.get(pk) != streak]
         record_item_history(Implementation.objects.filter(pk__in=changed), reason, by_id)
@@ -382,14 +391,16 @@ def focal_point_account(person: NewFocalPoint) -> User:
     user_model = get_user_model()
     user = user_model.objects.filter(email__iexact=person.email).order_by("pk").first()
     if user is not None and (user.is_staff or user.is_superuser):
-        raise ValidationError({"email": _("This e-mail belongs to a staff account: a focal point needs an account "
-                                          "of their own.")})
+        raise ValidationError(
+            {"email": _("This e-mail belongs to a staff account: a focal point needs an account of their own.")}
+        )
     if user is None:
         username = person.username or person.email.split("@")[0]
         if user_model.objects.filter(username=username).exists():
             raise ValidationError({"username": _("This username is taken: choose another one.")})
-        user = user_model(username=username, email=person.email, first_name=person.first_name,
-                          last_name=person.last_name)
+        user = user_model(
+            username=username, email=person.email, first_name=person.first_name, last_name=person.last_name
+        )
         user.set_unusable_password()
         user.save()
     user.groups.add(Group.objects.get_or_create(name=FOCAL_POINT_GROUP)[0])
@@ -420,8 +431,13 @@ def designate_focal_point(
             ending.save(update_fields=["end_date"])  # through save(), so the handover enters the history
     user = focal_point_account(person)
     designation = FocalPointDesignation(
-        user=user, member_state=member_state, body=body, role=role, start_date=start_date or today,
-        preferred_language=person.language, phone=person.phone,
+        user=user,
+        member_state=member_state,
+        body=body,
+        role=role,
+        start_date=start_date or today,
+        preferred_language=person.language,
+        phone=person.phone,
     )
     designation.full_clean(validate_constraints=True)
     designation.save()
@@ -444,8 +460,10 @@ def send_welcome(designation_id: int) -> None:
 
     designation = FocalPointDesignation.objects.select_related("user", "member_state", "body").get(pk=designation_id)
     user = designation.user
-    path = reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)),
-                                                   default_token_generator.make_token(user)])
+    path = reverse(
+        "password_reset_confirm",
+        args=[urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)],
+    )
     with override(designation.preferred_language):
         context = {"designation": designation, "user": user, "link": settings.SITE_URL + path}
         subject = _("You are designated as a national focal point")

@@ -24,9 +24,7 @@ def resync_implementations(sender: type[models.Model], instance: models.Model, a
 
 
 @receiver(m2m_changed, sender=Body.member_states.through)
-def resync_body_recommendations(
-    sender: type[models.Model], instance: models.Model, action: str, **kwargs: Any
-) -> None:
+def resync_body_recommendations(sender: type[models.Model], instance: models.Model, action: str, **kwargs: Any) -> None:
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Body):
         for recommendation in Recommendation.objects.filter(meeting__body=instance, applies_to__isnull=True):
             recommendation.sync_implementations()

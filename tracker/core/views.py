@@ -36,8 +36,12 @@ def switch_language(request: HttpRequest) -> HttpResponse:
 
 
 class CodeForm(forms.Form):
-    code = forms.RegexField(label=_("Code from your authenticator app"), regex=r"^\s*\d{6,8}\s*$", max_length=16,
-                            error_messages={"invalid": _("Enter the 6-digit code your authenticator app shows.")})
+    code = forms.RegexField(
+        label=_("Code from your authenticator app"),
+        regex=r"^\s*\d{6,8}\s*$",
+        max_length=16,
+        error_messages={"invalid": _("Enter the 6-digit code your authenticator app shows.")},
+    )
 
 
 @login_required
@@ -57,11 +61,18 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             return HttpResponseRedirect(target)
         form.add_error("code", _("This code is not right or has expired: enter the code shown now."))
-    return render(request, "registration/two_factor.html", {
-        "form": form, "next": target, "enrolling": enrolling,
-        "qr_code": _qr_svg(enrolling.config_url) if enrolling else None,
-        "secret": b32encode(enrolling.bin_key).decode() if enrolling else None,
-    }, status=200 if request.method == "GET" or form.is_valid() else 400)
+    return render(
+        request,
+        "registration/two_factor.html",
+        {
+            "form": form,
+            "next": target,
+            "enrolling": enrolling,
+            "qr_code": _qr_svg(enrolling.config_url) if enrolling else None,
+            "secret": b32encode(enrolling.bin_key).decode() if enrolling else None,
+        },
+        status=200 if request.method == "GET" or form.is_valid() else 400,
+    )
 
 
 def _enrolment_device(user: User) -> TOTPDevice:

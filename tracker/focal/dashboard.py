@@ -36,7 +36,9 @@ def open_cycles():
 
 def state_items(access, state_ids, theme=None):
     items = (
-        Implementation.objects.current().visible_to(access).filter(member_state_id__in=state_ids)
+        Implementation.objects.current()
+        .visible_to(access)
+        .filter(member_state_id__in=state_ids)
         .select_related("recommendation__meeting__body", "member_state")
         .prefetch_related("recommendation__themes")
     )
@@ -50,8 +52,14 @@ def build_rows(items, context, cycles, today):
     for item in items:
         cycle = cycles.get(item.recommendation.meeting.body_id)
         reasons = [text for _, text in explain_stalled(item, context)]
-        rows.append(Row(item=item, due=item.due_state(cycle, today), reasons=reasons,
-                        themes=list(item.recommendation.themes.all())))
+        rows.append(
+            Row(
+                item=item,
+                due=item.due_state(cycle, today),
+                reasons=reasons,
+                themes=list(item.recommendation.themes.all()),
+            )
+        )
     return rows
 
 
@@ -61,10 +69,18 @@ def state_overview(access, state_ids, theme=None, now=None):
     today = timezone.localdate(context.now)
     cycles = open_cycles()
     rows = build_rows(state_items(access, state_ids, theme).with_stalled_reasons(context), context, cycles, today)
-    rows.sort(key=lambda r: (-(r.item.recommendation.meeting.start_date or today).toordinal(),
-                             r.item.recommendation.meeting_id, r.urgency, r.item.recommendation.position))
-    groups = [MeetingGroup(meeting, list(group))
-              for meeting, group in groupby(rows, key=lambda r: r.item.recommendation.meeting)]
+    rows.sort(
+        key=lambda r: (
+            -(r.item.recommendation.meeting.start_date or today).toordinal(),
+            r.item.recommendation.meeting_id,
+            r.urgency,
+            r.item.recommendation.position,
+        )
+    )
+    groups = [
+        MeetingGroup(meeting, list(group))
+        for meeting, group in groupby(rows, key=lambda r: r.item.recommendation.meeting)
+    ]
     return groups, cycles
 
 
@@ -74,7 +90,9 @@ def states_overview(access):
 
     stalled_ids = Implementation.objects.stalled().values("pk")
     return MemberState.objects.annotate(
-        items=Count("implementations", filter=Q(implementations__applies=True,
-                                                implementations__recommendation__is_archived=False)),
+        items=Count(
+            "implementations",
+            filter=Q(implementations__applies=True, implementations__recommendation__is_archived=False),
+        ),
         stalled=Count("implementations", filter=Q(implementations__in=stalled_ids)),
     ).order_by("name_en")

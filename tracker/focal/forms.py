@@ -46,29 +46,46 @@ class ReportForm(forms.Form):
 
     status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
     progress = forms.IntegerField(
-        label=_("Progress (%)"), min_value=0, max_value=100,
-        error_messages={"min_value": _("Progress must be between 0 and 100."),
-                        "max_value": _("Progress must be between 0 and 100.")},
+        label=_("Progress (%)"),
+        min_value=0,
+        max_value=100,
+        error_messages={
+            "min_value": _("Progress must be between 0 and 100."),
+            "max_value": _("Progress must be between 0 and 100."),
+        },
     )
     # The limits are the model's (ProgressReport: no NUL, at most REPORT_TEXT_MAX_LENGTH characters), checked by
     # the service for every path; here they also give the browser its `maxlength`.
     narrative = forms.CharField(
-        label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("Required when the item is implemented."), max_length=REPORT_TEXT_MAX_LENGTH,
+        label=_("What was done"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Required when the item is implemented."),
+        max_length=REPORT_TEXT_MAX_LENGTH,
     )
-    obstacles = forms.CharField(label=_("Obstacles"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                max_length=REPORT_TEXT_MAX_LENGTH)
+    obstacles = forms.CharField(
+        label=_("Obstacles"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=REPORT_TEXT_MAX_LENGTH,
+    )
     support_needed = forms.CharField(
-        label=_("Support needed"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Support needed"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         max_length=REPORT_TEXT_MAX_LENGTH,
     )
     evidence = MultipleFileField(
-        label=_("Evidence files"), required=False,
+        label=_("Evidence files"),
+        required=False,
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, error_messages={
-        "required": _("This form is out of date: open the item again, then report."),
-        "invalid": _("This form is out of date: open the item again, then report."),
-    })
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This form is out of date: open the item again, then report."),
+            "invalid": _("This form is out of date: open the item again, then report."),
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,8 +95,11 @@ class ReportForm(forms.Form):
     def to_input(self):
         data = self.cleaned_data
         return ReportInput(
-            status=data["status"], progress=data["progress"], narrative=data["narrative"],
-            obstacles=data["obstacles"], support_needed=data["support_needed"],
+            status=data["status"],
+            progress=data["progress"],
+            narrative=data["narrative"],
+            obstacles=data["obstacles"],
+            support_needed=data["support_needed"],
         )
 
     def add_validation_error(self, error: ValidationError):

@@ -32,10 +32,18 @@ def home(request):
     theme = filters.get("theme")
     groups, cycles = state_overview(access, state_ids, theme.code if theme else None)
     states = MemberState.objects.filter(pk__in=state_ids)
-    return render(request, "focal/my_state.html", {
-        "groups": groups, "cycles": list(cycles.values()), "states": states, "theme": theme.code if theme else None,
-        "themes": ThematicArea.objects.all(), "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "focal/my_state.html",
+        {
+            "groups": groups,
+            "cycles": list(cycles.values()),
+            "states": states,
+            "theme": theme.code if theme else None,
+            "themes": ThematicArea.objects.all(),
+            "today": timezone.localdate(),
+        },
+    )
 
 
 def _chosen_states(access, filters):
@@ -51,8 +59,10 @@ def _chosen_states(access, filters):
 def _visible_item(request, pk):
     """The item if the caller may see it; 404 otherwise, so other states' items are not even confirmed."""
     access = request_access(request)
-    items = Implementation.objects.current().visible_to(access).select_related(
-        "recommendation__meeting__body", "member_state"
+    items = (
+        Implementation.objects.current()
+        .visible_to(access)
+        .select_related("recommendation__meeting__body", "member_state")
     )
     return get_object_or_404(items, pk=pk), access
 
@@ -61,7 +71,8 @@ def _timeline(item, user):
     mine_or_submitted = Q(state=ProgressReport.State.SUBMITTED) | Q(state=ProgressReport.State.DRAFT, author=user)
     reports = (
         item.reports.filter(mine_or_submitted, is_archived=False)
-        .select_related("author", "cycle").prefetch_related("evidence")
+        .select_related("author", "cycle")
+        .prefetch_related("evidence")
     )
     outcomes = item.outcomes.select_related("recorded_by", "cycle")
     entries = [("report", r.submitted_at or r.updated_at, r) for r in reports]
@@ -99,16 +110,30 @@ def item_page(request, pk):
 
 def _render_item(request, item, access, form, draft, conflict=None, status=200):
     context = StalledContext.load()
-    annotated = Implementation.objects.filter(pk=item.pk).with_stalled_reasons(context).select_related(
-        "recommendation__meeting__body").get()
+    annotated = (
+        Implementation.objects.filter(pk=item.pk)
+        .with_stalled_reasons(context)
+        .select_related("recommendation__meeting__body")
+        .get()
+    )
     cycle = open_cycles().get(item.recommendation.meeting.body_id)
-    return render(request, "focal/item.html", {
-        "item": item, "form": form, "draft": draft, "conflict": conflict,
-        "can_report": access.may_report_on(item), "timeline": _timeline(item, request.user),
-        "reasons": [text for _, text in explain_stalled(annotated, context)], "cycle": cycle,
-        "due": item.due_state(cycle, timezone.localdate()),
-        "themes": item.recommendation.themes.all(),
-    }, status=status)
+    return render(
+        request,
+        "focal/item.html",
+        {
+            "item": item,
+            "form": form,
+            "draft": draft,
+            "conflict": conflict,
+            "can_report": access.may_report_on(item),
+            "timeline": _timeline(item, request.user),
+            "reasons": [text for _, text in explain_stalled(annotated, context)],
+            "cycle": cycle,
+            "due": item.due_state(cycle, timezone.localdate()),
+            "themes": item.recommendation.themes.all(),
+        },
+        status=status,
+    )
 
 
 def _save(request, form, item, access, draft):
@@ -118,15 +143,27 @@ def _save(request, form, item, access, draft):
     submit = request.POST.get("action") == "submit"
     try:
         if submit:
-            services.submit_report(item, request.user, access, form.to_input(),
-                                   expected_version=form.cleaned_data["version"],
-                                   files=form.cleaned_data["evidence"], draft=draft)
+            services.submit_report(
+                item,
+                request.user,
+                access,
+                form.to_input(),
+                expected_version=form.cleaned_data["version"],
+                files=form.cleaned_data["evidence"],
+                draft=draft,
+            )
         else:
-            services.save_draft(item, request.user, access, form.to_input(), draft=draft,
-                                files=form.cleaned_data["evidence"])
+            services.save_draft(
+                item, request.user, access, form.to_input(), draft=draft, files=form.cleaned_data["evidence"]
+            )
     except services.StaleVersion as stale:
-        messages.error(request, _("Someone reported on this item after you opened the form. Your text is "
-                                  "below: compare it with the newer report, then submit again."))
+        messages.error(
+            request,
+            _(
+                "Someone reported on this item after you opened the form. Your text is "
+                "below: compare it with the newer report, then submit again."
+            ),
+        )
         form.data = form.data.copy()
         form.data["version"] = stale.current.version
         return _render_item(request, item, access, form, draft, conflict=stale.latest_report, status=409)
@@ -143,7 +180,11 @@ def evidence_download(request, pk):
     evidence = get_object_or_404(Evidence.objects.select_related("report"), pk=pk)
     if not evidence_rules.may_download(evidence, request_access(request), request.user):
         raise Http404
-    response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.download_name,
-                            content_type=evidence_rules.file_type(evidence.content_type).mime)
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.download_name,
+        content_type=evidence_rules.file_type(evidence.content_type).mime,
+    )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -20,8 +20,18 @@ class ReminderStatusFilter(admin.ChoicesFieldListFilter):
 class ReminderAdmin(admin.ModelAdmin):
     """The reminder log: what was due, to whom, and what became of it. Rows are written by the policy only."""
 
-    list_display = ["kind", "recipient", "member_state", "cycle", "stage", "state", "attempts", "due_at", "sent_at",
-                    "short_error"]
+    list_display = [
+        "kind",
+        "recipient",
+        "member_state",
+        "cycle",
+        "stage",
+        "state",
+        "attempts",
+        "due_at",
+        "sent_at",
+        "short_error",
+    ]
     list_filter = ["member_state", "cycle", "kind", ("state", ReminderStatusFilter), "body"]
     search_fields = ["recipient__username", "recipient__email", "stage", "scope", "last_error"]
     list_select_related = ["recipient", "member_state", "cycle", "body"]
@@ -54,15 +64,31 @@ class ReminderAdmin(admin.ModelAdmin):
     def send_due_now(self, request, queryset):
         created = policy.plan()
         if publish(send_due_reminders):
-            self.message_user(request, _("%(count)s new reminders are due; the worker is sending them now.")
-                              % {"count": created}, messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(count)s new reminders are due; the worker is sending them now.") % {"count": created},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, _("The task queue cannot be reached: the reminders will go out on its "
-                                         "next run, or run “manage.py send_reminders”."), messages.WARNING)
+            self.message_user(
+                request,
+                _(
+                    "The task queue cannot be reached: the reminders will go out on its "
+                    "next run, or run “manage.py send_reminders”."
+                ),
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Resend"), permissions=["change"])
     def resend(self, request, queryset):
         count = sending.resend(queryset)
         publish(send_due_reminders)
-        self.message_user(request, _("%(count)s reminders queued again. Each is checked before it is sent: one "
-                                     "that is no longer due is cancelled.") % {"count": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            _(
+                "%(count)s reminders queued again. Each is checked before it is sent: one "
+                "that is no longer due is cancelled."
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

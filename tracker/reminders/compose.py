@@ -132,7 +132,8 @@ class BatchContent:
 
     def _cycle_facts(self, row):
         return {
-            "cycle": row.cycle.name, "deadline": formats.date_format(row.cycle.report_deadline, "DATE_FORMAT"),
+            "cycle": row.cycle.name,
+            "deadline": formats.date_format(row.cycle.report_deadline, "DATE_FORMAT"),
             "state": row.member_state.name,
         }
 
@@ -140,9 +141,12 @@ class BatchContent:
         facts = self._cycle_facts(row)
         lines = [self._missing_line(row.cycle_id, i) for i in self.missing[(row.cycle_id, row.member_state_id)]]
         return Section(
-            row.kind, _("Progress reports due by %(deadline)s") % facts,
-            [_("The report deadline of %(cycle)s is %(deadline)s.") % facts,
-             _("These items of %(state)s have no submitted progress report in this cycle yet:") % facts],
+            row.kind,
+            _("Progress reports due by %(deadline)s") % facts,
+            [
+                _("The report deadline of %(cycle)s is %(deadline)s.") % facts,
+                _("These items of %(state)s have no submitted progress report in this cycle yet:") % facts,
+            ],
             [Group("", lines)],
             _("A saved draft does not count: open each item and submit its report."),
         )
@@ -154,21 +158,30 @@ class BatchContent:
         if row.cc:
             note = _("Copied to the alternate focal point and the secretariat: the reports are overdue.")
         return Section(
-            row.kind, _("Overdue progress reports: the deadline was %(deadline)s") % facts,
-            [_("The report deadline of %(cycle)s was %(deadline)s.") % facts,
-             _("These items of %(state)s still have no submitted progress report:") % facts],
-            [Group("", lines)], note,
+            row.kind,
+            _("Overdue progress reports: the deadline was %(deadline)s") % facts,
+            [
+                _("The report deadline of %(cycle)s was %(deadline)s.") % facts,
+                _("These items of %(state)s still have no submitted progress report:") % facts,
+            ],
+            [Group("", lines)],
+            note,
         )
 
     def _stalled(self, row):
         items = self.stalled[(row.body_id, row.member_state_id)]
         lines = [
-            Line(i.recommendation.reference, short(i.recommendation.text),
-                 [str(StalledReason(r).label) for r in stalled_reasons_of(i)], item_url(i.pk))
+            Line(
+                i.recommendation.reference,
+                short(i.recommendation.text),
+                [str(StalledReason(r).label) for r in stalled_reasons_of(i)],
+                item_url(i.pk),
+            )
             for i in items
         ]
         return Section(
-            row.kind, _("Stalled items of %(state)s") % {"state": row.member_state.name},
+            row.kind,
+            _("Stalled items of %(state)s") % {"state": row.member_state.name},
             [_("These items of %(state)s are stalled. Each line says why:") % {"state": row.member_state.name}],
             [Group("", lines)],
             _("Submitting a progress report, or recording a solution to an obstacle, clears an item."),
@@ -182,7 +195,8 @@ class BatchContent:
             if cycle_id != cycle.pk:
                 continue
             heading = _("%(state)s — items without a report: %(count)s") % {
-                "state": items[0].member_state.name, "count": len(items),
+                "state": items[0].member_state.name,
+                "count": len(items),
             }
             groups.append(Group(heading, [self._missing_line(cycle.pk, i) for i in items]))
         groups.sort(key=lambda g: g.heading)
@@ -204,11 +218,12 @@ class BatchContent:
 
 
 SUBJECTS = {
-    Kind.BEFORE_DEADLINE: lambda row: _("Reminder: progress reports due by %(deadline)s") % {
-        "deadline": formats.date_format(row.cycle.report_deadline, "DATE_FORMAT")},
+    Kind.BEFORE_DEADLINE: lambda row: (
+        _("Reminder: progress reports due by %(deadline)s")
+        % {"deadline": formats.date_format(row.cycle.report_deadline, "DATE_FORMAT")}
+    ),
     Kind.OVERDUE: lambda row: _("Overdue: progress reports for %(cycle)s") % {"cycle": row.cycle.name},
-    Kind.STALLED_DIGEST: lambda row: _("Monthly digest: stalled items of %(state)s") % {
-        "state": row.member_state.name},
+    Kind.STALLED_DIGEST: lambda row: _("Monthly digest: stalled items of %(state)s") % {"state": row.member_state.name},
     Kind.SECRETARIAT_DIGEST: lambda row: _("Weekly digest: missing progress reports"),
 }
 
@@ -228,18 +243,28 @@ def compose(recipient, rows, content, cc):
         subject = SUBJECTS[rows[0].kind](rows[0])
         context = {
             "greeting": _("Dear %(name)s,") % {"name": recipient.get_full_name() or recipient.username},
-            "sections": sections, "language": language, "direction": "rtl" if language == "ar" else "ltr",
-            "site_url": settings.SITE_URL, "subject": subject, "footer": _footer(rows[0].kind),
+            "sections": sections,
+            "language": language,
+            "direction": "rtl" if language == "ar" else "ltr",
+            "site_url": settings.SITE_URL,
+            "subject": subject,
+            "footer": _footer(rows[0].kind),
             "tracker_name": _("Workshop Recommendation Tracker"),
             # Worked out once here rather than in the templates' loops (10,000 e-mails a run).
-            "why_label": _("Why:"), "start": "right" if language == "ar" else "left",
+            "why_label": _("Why:"),
+            "start": "right" if language == "ar" else "left",
         }
         text = EMAILS.get_template("reminder.txt").render(context)
         html = EMAILS.get_template("reminder.html").render(context)
     message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.email], cc=cc,
+        subject,
+        text,
+        settings.DEFAULT_FROM_EMAIL,
+        [recipient.email],
+        cc=cc,
         headers={
-            "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All",
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
             "X-Reminder-Kind": rows[0].kind,
         },
     )

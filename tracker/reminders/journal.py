@@ -69,7 +69,8 @@ class RedisJournal:
         try:
             if first:
                 self.client.pipeline(transaction=False).hset(self.key, mapping=mapping).expire(
-                    self.key, ENTRY_TTL_SECONDS).execute()
+                    self.key, ENTRY_TTL_SECONDS
+                ).execute()
             else:
                 self.client.hset(self.key, mapping=mapping)
         except redis.RedisError as error:

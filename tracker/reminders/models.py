@@ -30,11 +30,19 @@ class Reminder(models.Model):
     )
     body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("body"))
     member_state = models.ForeignKey(
-        MemberState, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders",
+        MemberState,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
         verbose_name=_("member state"),
     )
     cycle = models.ForeignKey(
-        ReviewCycle, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders",
+        ReviewCycle,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
         verbose_name=_("review cycle"),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
@@ -42,7 +50,8 @@ class Reminder(models.Model):
         _("stage"), max_length=32, help_text=_("Which reminder of its kind: days before, overdue round, or period.")
     )
     scope = models.CharField(
-        _("scope"), max_length=32,
+        _("scope"),
+        max_length=32,
         help_text=_("What the reminder is about: the cycle (cycle-12) or, for digests, the period (2026-11)."),
     )
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ARABIC)

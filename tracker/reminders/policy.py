@@ -52,7 +52,9 @@ def cycle_stage(cycle, body, today):
         return None
     nominal_days = rounds * body.overdue_every_days  # escalation follows the round, not the catch-up day
     return CycleStage(
-        Kind.OVERDUE, f"o{rounds}-{stamp}", escalated=nominal_days >= body.escalate_after_days,
+        Kind.OVERDUE,
+        f"o{rounds}-{stamp}",
+        escalated=nominal_days >= body.escalate_after_days,
         overdue_days=nominal_days,
     )
 
@@ -82,10 +84,12 @@ def missing_by_state(cycles):
     pairs = set()
     for cycle in cycles:
         rows = (
-            Implementation.objects.current().unsettled()
+            Implementation.objects.current()
+            .unsettled()
             .filter(recommendation__meeting__body_id=cycle.body_id)
             .exclude(last_report_cycle=cycle.pk)
-            .values_list("member_state_id", flat=True).distinct()
+            .values_list("member_state_id", flat=True)
+            .distinct()
         )
         pairs.update((cycle.body_id, state_id) for state_id in rows)
     return pairs
@@ -142,8 +146,16 @@ def _row(designation_or_user, body, kind, scope, stage, *, state=None, cycle=Non
     if language is None:
         language = designation_or_user.preferred_language
     return Reminder(
-        recipient=user, body=body, member_state=state, cycle=cycle, kind=kind, scope=scope, stage=stage,
-        language=language, cc=sorted(set(cc) - {user.email} - {""}), due_at=now,
+        recipient=user,
+        body=body,
+        member_state=state,
+        cycle=cycle,
+        kind=kind,
+        scope=scope,
+        stage=stage,
+        language=language,
+        cc=sorted(set(cc) - {user.email} - {""}),
+        due_at=now,
     )
 
 
@@ -162,9 +174,15 @@ def _cycle_rows(cycle, today, designations, missing, staff, now):
                 cc = [d.user.email for d in alternates if d.user_id != designation.user_id]
                 cc += secretariat_addresses(body, staff)
             yield _row(
-                designation, body, stage.kind, cycle_scope(cycle.pk),
-                f"{designation.member_state.iso_code}-{stage.label}", state=designation.member_state,
-                cycle=cycle, cc=cc, now=now,
+                designation,
+                body,
+                stage.kind,
+                cycle_scope(cycle.pk),
+                f"{designation.member_state.iso_code}-{stage.label}",
+                state=designation.member_state,
+                cycle=cycle,
+                cc=cc,
+                now=now,
             )
 
 
@@ -172,8 +190,13 @@ def _stalled_rows(bodies, today, designations, stalled, now):
     for body_id, state_id in sorted(stalled):
         for designation in designations.of(body_id, state_id):
             yield _row(
-                designation, bodies[body_id], Kind.STALLED_DIGEST, month_scope(today),
-                f"{designation.member_state.iso_code}-b{body_id}", state=designation.member_state, now=now,
+                designation,
+                bodies[body_id],
+                Kind.STALLED_DIGEST,
+                month_scope(today),
+                f"{designation.member_state.iso_code}-b{body_id}",
+                state=designation.member_state,
+                now=now,
             )
 
 
@@ -188,8 +211,15 @@ def _secretariat_rows(bodies, today, designations, open_cycles, missing, staff, 
             # The body's shared mailbox is copied once, on the first officer's e-mail.
             cc = [body.secretariat_email] if index == 0 and body.secretariat_email else []
             yield _row(
-                user, body, Kind.SECRETARIAT_DIGEST, week_scope(today), f"b{body.pk}", cycle=cycle, cc=cc,
-                language=user_language(user), now=now,
+                user,
+                body,
+                Kind.SECRETARIAT_DIGEST,
+                week_scope(today),
+                f"b{body.pk}",
+                cycle=cycle,
+                cc=cc,
+                language=user_language(user),
+                now=now,
             )
 
 

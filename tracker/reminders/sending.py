@@ -103,7 +103,9 @@ def _claim_once(batch_size, now, journal, takes_back):
         due |= past_the_lease(now)
     with transaction.atomic():
         candidates = list(
-            Reminder.objects.filter(due).order_by("recipient_id", "pk").select_for_update(skip_locked=True)
+            Reminder.objects.filter(due)
+            .order_by("recipient_id", "pk")
+            .select_for_update(skip_locked=True)
             .values_list("pk", "recipient_id", "state", "claimed_at", "attempts")[:batch_size]
         )
         candidates = _whole_recipients(candidates, batch_size)
@@ -208,8 +210,13 @@ def mark_sent(ids, cc):
         f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, cc = %s, last_error = '' "
         f"WHERE state = %s AND id IN ({placeholders})"
     )
-    params = [State.SENT, db_connection.ops.adapt_datetimefield_value(timezone.now()),
-              field.get_db_prep_value(cc, db_connection), State.SENDING, *ids]
+    params = [
+        State.SENT,
+        db_connection.ops.adapt_datetimefield_value(timezone.now()),
+        field.get_db_prep_value(cc, db_connection),
+        State.SENDING,
+        *ids,
+    ]
     with db_connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -244,8 +251,11 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None):
     now = now or timezone.now()
     rows = list(Reminder.objects.filter(pk__in=ids).select_related("recipient", "body", "member_state", "cycle"))
     due_rows = [row for row in rows if plan.expects(row)]
-    _finish([r.pk for r in rows if not plan.expects(r)], state=State.CANCELLED,
-            last_error="No longer due when it was to be sent.")
+    _finish(
+        [r.pk for r in rows if not plan.expects(r)],
+        state=State.CANCELLED,
+        last_error="No longer due when it was to be sent.",
+    )
     result.cancelled += len(rows) - len(due_rows)
     content = BatchContent(due_rows, plan)
     empty = [r.pk for r in due_rows if content.is_empty_for(r)]

@@ -28,9 +28,11 @@ TABLE_ROWS_PER_PAGE = 50
 def data_version():
     """When items, recommendations or cycles last changed: three index lookups in one query."""
     tables = [model._meta.db_table for model in (Implementation, Recommendation)]
-    sql = (f"SELECT (SELECT MAX(updated_at) FROM {tables[0]}), (SELECT MAX(updated_at) FROM {tables[1]}), "
-           f"(SELECT MAX(closed_at) FROM {ReviewCycle._meta.db_table}), "
-           f"(SELECT MAX(opened_at) FROM {ReviewCycle._meta.db_table})")
+    sql = (
+        f"SELECT (SELECT MAX(updated_at) FROM {tables[0]}), (SELECT MAX(updated_at) FROM {tables[1]}), "
+        f"(SELECT MAX(closed_at) FROM {ReviewCycle._meta.db_table}), "
+        f"(SELECT MAX(opened_at) FROM {ReviewCycle._meta.db_table})"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return [str(value) for value in cursor.fetchone()]
@@ -41,19 +43,31 @@ def render_cell(item):
     the template engine, which is several times slower for this."""
     if item is None:
         return format_html('<td class="cell empty" title="{}"></td>', gettext("Does not apply"))
-    classes = f"cell status-{item.status}" + (" stalled" if item.reasons else "") + (
-        "" if item.matches_filter else " dimmed")
+    classes = (
+        f"cell status-{item.status}" + (" stalled" if item.reasons else "") + ("" if item.matches_filter else " dimmed")
+    )
     label = f"{item.member_state.name}: {item.get_status_display()} {item.progress}%"
-    title = "\n".join([label, *(f"! {text}" for text in item.explanations)] + (
-        [f"• {gettext('was %(before)s') % {'before': item.before_label}}"] if item.changed else []))
+    title = "\n".join(
+        [label, *(f"! {text}" for text in item.explanations)]
+        + ([f"• {gettext('was %(before)s') % {'before': item.before_label}}"] if item.changed else [])
+    )
     marks = format_html(
-        '{}{}',
-        format_html('<span aria-hidden="true" class="mark">!</span><span class="visually-hidden">{}</span>',
-                    gettext("stalled")) if item.reasons else "",
+        "{}{}",
+        format_html(
+            '<span aria-hidden="true" class="mark">!</span><span class="visually-hidden">{}</span>', gettext("stalled")
+        )
+        if item.reasons
+        else "",
         mark_safe('<span aria-hidden="true" class="chg">•</span>') if item.changed else "",
     )
-    return format_html('<td class="{}"><a href="{}" title="{}"><span class="visually-hidden">{}</span>{}</a></td>',
-                       classes, item.url, title, label, marks)
+    return format_html(
+        '<td class="{}"><a href="{}" title="{}"><span class="visually-hidden">{}</span>{}</a></td>',
+        classes,
+        item.url,
+        title,
+        label,
+        marks,
+    )
 
 
 def completion(implemented, applicable):
@@ -83,10 +97,15 @@ class Filters:
         if cycle is not None and cycle.body_id != body.pk:
             cycle = None
         return cls(
-            body=body, cycle=cycle or current_cycle_of(body.pk) or latest_cycle(body),
-            meeting=values.get("meeting"), state=values.get("state"), theme=values.get("theme"),
-            status=values.get("status") or "", reason=values.get("reason") or "",
-            sort=values.get("sort") or "reference", view=values.get("view") or "matrix",
+            body=body,
+            cycle=cycle or current_cycle_of(body.pk) or latest_cycle(body),
+            meeting=values.get("meeting"),
+            state=values.get("state"),
+            theme=values.get("theme"),
+            status=values.get("status") or "",
+            reason=values.get("reason") or "",
+            sort=values.get("sort") or "reference",
+            view=values.get("view") or "matrix",
             page=values.get("page") or 1,
         )
 
@@ -101,8 +120,11 @@ def baseline_cycle(filters):
     cycle = filters.cycle
     if cycle is not None and cycle.state == ReviewCycle.State.CLOSED:
         return cycle
-    return (ReviewCycle.objects.filter(body=filters.body, state=ReviewCycle.State.CLOSED)
-            .order_by("-closed_at", "-pk").first())
+    return (
+        ReviewCycle.objects.filter(body=filters.body, state=ReviewCycle.State.CLOSED)
+        .order_by("-closed_at", "-pk")
+        .first()
+    )
 
 
 @dataclass
@@ -168,8 +190,13 @@ class ReviewData:
     def cache_key(self):
         f = self.filters
         parts = [
-            f.body.pk, getattr(f.meeting, "pk", None), getattr(f.state, "pk", None), getattr(f.theme, "pk", None),
-            f.status, self.context.now.isoformat(), data_version(),
+            f.body.pk,
+            getattr(f.meeting, "pk", None),
+            getattr(f.state, "pk", None),
+            getattr(f.theme, "pk", None),
+            f.status,
+            self.context.now.isoformat(),
+            data_version(),
             sorted((b.pk, b.stale_after_days, b.unchanged_cycles) for b in self.context.bodies),
             sorted((b, c.pk, c.report_deadline.isoformat()) for b, c in self.context.overdue_cycles.items()),
         ]
@@ -196,10 +223,13 @@ class ReviewData:
         for row in rows:
             for key in aggregates:
                 totals[key] += row[key]
-            per_state.append({
-                "state": states[row["member_state_id"]], **row,
-                "completion": completion(row["implemented"], row["total"] - row["not_applicable"]),
-            })
+            per_state.append(
+                {
+                    "state": states[row["member_state_id"]],
+                    **row,
+                    "completion": completion(row["implemented"], row["total"] - row["not_applicable"]),
+                }
+            )
         per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
         totals["completion"] = completion(totals["implemented"], totals["total"] - totals["not_applicable"])
         reasons = [{"reason": reason, "count": totals[reason.value]} for reason in StalledReason]
@@ -217,8 +247,9 @@ class ReviewData:
             by_id = Recommendation.objects.select_related("meeting").in_bulk(ids)
             rows = [by_id[pk] for pk in ids if pk in by_id]
         else:
-            rows = list(self._recommendations().select_related("meeting")
-                        .order_by("meeting_id", "position", "id")[window])
+            rows = list(
+                self._recommendations().select_related("meeting").order_by("meeting_id", "position", "id")[window]
+            )
         return rows[:ROWS_PER_PAGE], len(rows) > ROWS_PER_PAGE
 
     def _recommendations(self):
@@ -241,7 +272,8 @@ class ReviewData:
             ranked = ranked.order_by("-n", "recommendation_id")
         else:
             ranked = grouped.annotate(
-                done=Count("pk", filter=Q(status=Status.IMPLEMENTED)) * 1000
+                done=Count("pk", filter=Q(status=Status.IMPLEMENTED))
+                * 1000
                 / (Count("pk", filter=~Q(status=Status.NOT_APPLICABLE)) + 1)
             ).order_by("done", "recommendation_id")
         return [row["recommendation_id"] for row in ranked[window]]
@@ -250,7 +282,8 @@ class ReviewData:
         """The page's implementations with their stalled flags and the baseline snapshot."""
         items = (
             Implementation.objects.filter(recommendation__in=[r.pk for r in recommendations])
-            .current().with_stalled_reasons(self.context)
+            .current()
+            .with_stalled_reasons(self.context)
             .select_related("recommendation__meeting", "member_state")
         )
         if self.filters.state:
@@ -290,8 +323,7 @@ class ReviewData:
                     if item.changed:
                         changes.append(item)
                 row_cells.append(render_cell(item))
-            rows.append({"recommendation": rec, "cells": row_cells,
-                         "completion": completion(implemented, applicable)})
+            rows.append({"recommendation": rec, "cells": row_cells, "completion": completion(implemented, applicable)})
         return {"states": states, "rows": rows, "has_next": has_next, "changes": changes}
 
     def decorate(self, item):
@@ -322,8 +354,12 @@ class ReviewData:
 
     def table_items(self):
         order = self.TABLE_ORDER.get(self.filters.sort, self.TABLE_ORDER["reference"])
-        return (self.items().with_stalled_reasons(self.context)
-                .select_related("recommendation__meeting", "member_state").order_by(*order))
+        return (
+            self.items()
+            .with_stalled_reasons(self.context)
+            .select_related("recommendation__meeting", "member_state")
+            .order_by(*order)
+        )
 
     def stalled_items(self):
         return self.table_items().filter(FOLLOWED_UP & self.context.any_condition())
@@ -334,9 +370,11 @@ class ReviewData:
         items = self.table_items()
         if self.baseline is not None:
             snapshot = self.baseline.snapshots.filter(implementation=OuterRef("pk"))
-            items = items.annotate(before_status=Subquery(snapshot.values("status")[:1]),
-                                   before_progress=Subquery(snapshot.values("progress")[:1]))
-        rows = list(items[start:start + TABLE_ROWS_PER_PAGE + 1])
+            items = items.annotate(
+                before_status=Subquery(snapshot.values("status")[:1]),
+                before_progress=Subquery(snapshot.values("progress")[:1]),
+            )
+        rows = list(items[start : start + TABLE_ROWS_PER_PAGE + 1])
         for item in rows:
             self.decorate(item)
         return {"items": rows[:TABLE_ROWS_PER_PAGE], "has_next": len(rows) > TABLE_ROWS_PER_PAGE}

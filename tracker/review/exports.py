@@ -25,8 +25,15 @@ def escape_formula(value):
 
 def headers():
     return [
-        _("Meeting"), _("Recommendation"), _("Recommendation text"), _("Member state"), _("Status"),
-        _("Progress (%)"), _("Last submitted report"), _("Stalled"), _("Reasons"),
+        _("Meeting"),
+        _("Recommendation"),
+        _("Recommendation text"),
+        _("Member state"),
+        _("Status"),
+        _("Progress (%)"),
+        _("Last submitted report"),
+        _("Stalled"),
+        _("Reasons"),
     ]
 
 
@@ -34,9 +41,15 @@ def row(data, item):
     data.decorate(item)
     last = timezone.localtime(item.last_reported_at).date().isoformat() if item.last_reported_at else ""
     return [
-        str(item.recommendation.meeting), item.recommendation.reference, item.recommendation.text,
-        item.member_state.name, item.get_status_display(), item.progress, last,
-        _("Yes") if item.reasons else _("No"), "; ".join(item.explanations),
+        str(item.recommendation.meeting),
+        item.recommendation.reference,
+        item.recommendation.text,
+        item.member_state.name,
+        item.get_status_display(),
+        item.progress,
+        last,
+        _("Yes") if item.reasons else _("No"),
+        "; ".join(item.explanations),
     ]
 
 

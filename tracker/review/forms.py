@@ -23,23 +23,28 @@ TABLE_SORTS = [
 
 class ReviewFilterForm(QueryFilterForm):
     body = forms.ModelChoiceField(Body.objects.all(), label=_("Body"), required=False, empty_label=None)
-    cycle = forms.ModelChoiceField(ReviewCycle.objects.none(), label=_("Review cycle"), required=False,
-                                   empty_label=_("Current cycle"))
-    meeting = forms.ModelChoiceField(Meeting.objects.none(), label=_("Meeting"), required=False,
-                                     empty_label=_("All meetings"))
-    state = forms.ModelChoiceField(MemberState.objects.all(), label=_("Member state"), required=False,
-                                   empty_label=_("All member states"))
-    theme = forms.ModelChoiceField(ThematicArea.objects.all(), label=_("Thematic area"), required=False,
-                                   empty_label=_("All thematic areas"))
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All statuses")), *Status.choices])
+    cycle = forms.ModelChoiceField(
+        ReviewCycle.objects.none(), label=_("Review cycle"), required=False, empty_label=_("Current cycle")
+    )
+    meeting = forms.ModelChoiceField(
+        Meeting.objects.none(), label=_("Meeting"), required=False, empty_label=_("All meetings")
+    )
+    state = forms.ModelChoiceField(
+        MemberState.objects.all(), label=_("Member state"), required=False, empty_label=_("All member states")
+    )
+    theme = forms.ModelChoiceField(
+        ThematicArea.objects.all(), label=_("Thematic area"), required=False, empty_label=_("All thematic areas")
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All statuses")), *Status.choices])
     reason = forms.ChoiceField(
-        label=_("Stalled"), required=False,
+        label=_("Stalled"),
+        required=False,
         choices=[("", _("All items")), (ANY_REASON, _("Stalled for any reason")), *StalledReason.choices],
     )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORTS + TABLE_SORTS[1:])
-    view = forms.ChoiceField(required=False, choices=[("matrix", _("Matrix")), ("table", _("Table"))],
-                             widget=forms.HiddenInput)
+    view = forms.ChoiceField(
+        required=False, choices=[("matrix", _("Matrix")), ("table", _("Table"))], widget=forms.HiddenInput
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000, widget=forms.HiddenInput)
 
     def __init__(self, data=None, body=None, **kwargs):

@@ -74,8 +74,12 @@ def review(request):
         return render(request, "review/empty.html")
     access = request_access(request)
     context = {
-        "form": form, "data": data, "filters": data.filters, "summary": data.summary(),
-        "can_manage": access.can_manage, "query": querystring(request, page=None),
+        "form": form,
+        "data": data,
+        "filters": data.filters,
+        "summary": data.summary(),
+        "can_manage": access.can_manage,
+        "query": querystring(request, page=None),
         "cycle_moves": cycle_moves(data.filters.cycle) if access.can_manage else [],
     }
     if data.filters.view == "table":
@@ -110,8 +114,9 @@ def move(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("%(cycle)s is now %(state)s.") % {
-                "cycle": moved.name, "state": moved.get_state_display()})
+            messages.success(
+                request, _("%(cycle)s is now %(state)s.") % {"cycle": moved.name, "state": moved.get_state_display()}
+            )
     return redirect(safe_next(request))
 
 
@@ -121,8 +126,9 @@ def local_path(request, target):
     target = target or ""
     if not target.startswith("/") or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return None
     return target
 
@@ -133,9 +139,7 @@ def safe_next(request):
 
 @review_access
 def outcome(request, pk):
-    item = get_object_or_404(
-        Implementation.objects.select_related("recommendation__meeting", "member_state"), pk=pk
-    )
+    item = get_object_or_404(Implementation.objects.select_related("recommendation__meeting", "member_state"), pk=pk)
     access = request_access(request)
     form = OutcomeForm(request.POST or None)
     if request.method == "POST":
@@ -150,7 +154,9 @@ def outcome(request, pk):
                 messages.success(request, _("The review outcome was recorded."))
                 return redirect(safe_next(request))
     context = {
-        "item": item, "form": form, "can_manage": access.can_manage,
+        "item": item,
+        "form": form,
+        "can_manage": access.can_manage,
         "explanations": explain_stalled(item),
         "outcomes": item.outcomes.select_related("recorded_by", "cycle"),
         "next": local_path(request, request.GET.get("next") or request.POST.get("next")) or "",
@@ -184,18 +190,27 @@ def cycle_report(request):
         if data.filters.body is None:
             return render(request, "review/empty.html")
         cycle = data.filters.cycle
-        stalled = list(data.stalled_items()[:REPORT_ITEMS_LIMIT + 1])
+        stalled = list(data.stalled_items()[: REPORT_ITEMS_LIMIT + 1])
         for item in stalled:
             data.decorate(item)
         outcomes = []
         if cycle is not None:
-            outcomes = list(cycle.outcomes.select_related(
-                "implementation__recommendation", "implementation__member_state", "recorded_by"
-            ).order_by("implementation__recommendation_id", "-created_at"))
+            outcomes = list(
+                cycle.outcomes.select_related(
+                    "implementation__recommendation", "implementation__member_state", "recorded_by"
+                ).order_by("implementation__recommendation_id", "-created_at")
+            )
         context = {
-            "data": data, "cycle": cycle, "summary": data.summary(), "stalled": stalled[:REPORT_ITEMS_LIMIT],
-            "truncated": len(stalled) > REPORT_ITEMS_LIMIT, "limit": REPORT_ITEMS_LIMIT, "outcomes": outcomes,
-            "reported": reported_in_cycle(data, cycle), "lang": lang, "rtl": lang == "ar",
+            "data": data,
+            "cycle": cycle,
+            "summary": data.summary(),
+            "stalled": stalled[:REPORT_ITEMS_LIMIT],
+            "truncated": len(stalled) > REPORT_ITEMS_LIMIT,
+            "limit": REPORT_ITEMS_LIMIT,
+            "outcomes": outcomes,
+            "reported": reported_in_cycle(data, cycle),
+            "lang": lang,
+            "rtl": lang == "ar",
         }
         response = render(request, "review/report.html", context)
         response["Content-Language"] = lang
@@ -206,6 +221,9 @@ def reported_in_cycle(data, cycle):
     """How many of the filtered unsettled items have a submitted report in this cycle."""
     if cycle is None:
         return None
-    counts = data.base_items().exclude(status__in=SETTLED).aggregate(
-        expected=Count("pk"), reported=Count("pk", filter=Q(last_report_cycle=cycle)))
+    counts = (
+        data.base_items()
+        .exclude(status__in=SETTLED)
+        .aggregate(expected=Count("pk"), reported=Count("pk", filter=Q(last_report_cycle=cycle)))
+    )
     return counts

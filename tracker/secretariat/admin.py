@@ -103,16 +103,37 @@ class ReadOnlyInline(admin.TabularInline):
 
 @admin.register(models.Body)
 class BodyAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["code", "acronym_en", "name_en", "name_ar", "stale_after_days", "unchanged_cycles",
-                    "remind_days_before"]
+    list_display = [
+        "code",
+        "acronym_en",
+        "name_en",
+        "name_ar",
+        "stale_after_days",
+        "unchanged_cycles",
+        "remind_days_before",
+    ]
     search_fields = ["code", "acronym_en", "acronym_ar", "name_en", "name_ar"]
     filter_horizontal = ["member_states"]
     fieldsets = [
-        (None, {"fields": ["code", "acronym_en", "acronym_ar", "name_en", "name_ar", "member_states",
-                           "secretariat_email"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "acronym_en",
+                    "acronym_ar",
+                    "name_en",
+                    "name_ar",
+                    "member_states",
+                    "secretariat_email",
+                ]
+            },
+        ),
         (_("Stalled items"), {"fields": ["stale_after_days", "unchanged_cycles"]}),
-        (_("Reminders"), {"fields": ["remind_days_before", "overdue_every_days", "overdue_max_reminders",
-                                     "escalate_after_days"]}),
+        (
+            _("Reminders"),
+            {"fields": ["remind_days_before", "overdue_every_days", "overdue_max_reminders", "escalate_after_days"]},
+        ),
     ]
 
 
@@ -166,8 +187,16 @@ class ImplementationInline(ReadOnlyInline):
 @admin.register(models.Recommendation)
 class RecommendationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin, SafeHistoryAdmin):
     resource_classes = [RecommendationResource]
-    list_display = ["reference", "meeting", "text_en", "text_ar", "target_date", "is_public", "is_archived",
-                    "is_sample"]
+    list_display = [
+        "reference",
+        "meeting",
+        "text_en",
+        "text_ar",
+        "target_date",
+        "is_public",
+        "is_archived",
+        "is_sample",
+    ]
     list_filter = ["meeting", "is_public", "is_archived", "is_sample", "arabic_text_status", "themes"]
     search_fields = ["reference", "text_en", "text_ar"]
     list_select_related = ["meeting"]
@@ -222,15 +251,39 @@ class OutcomeInline(ReadOnlyInline):
 
 @admin.register(models.Implementation)
 class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHistoryAdmin):
-    list_display = ["recommendation", "member_state", "status", "progress", "last_reported_at",
-                    "has_open_obstacle", "version"]
+    list_display = [
+        "recommendation",
+        "member_state",
+        "status",
+        "progress",
+        "last_reported_at",
+        "has_open_obstacle",
+        "version",
+    ]
     list_filter = ["status", "has_open_obstacle", "applies", "member_state", "recommendation__meeting"]
-    search_fields = ["recommendation__reference", "recommendation__text_en", "recommendation__text_ar",
-                     "member_state__name_en", "member_state__name_ar", "member_state__iso_code"]
+    search_fields = [
+        "recommendation__reference",
+        "recommendation__text_en",
+        "recommendation__text_ar",
+        "member_state__name_en",
+        "member_state__name_ar",
+        "member_state__iso_code",
+    ]
     list_select_related = ["recommendation", "member_state"]
     autocomplete_fields = ["recommendation", "member_state"]
-    readonly_fields = ["recommendation", "member_state", "status", "progress", "version", "last_reported_at",
-                       "last_report_cycle", "unchanged_cycles", "has_open_obstacle", "created_at", "updated_at"]
+    readonly_fields = [
+        "recommendation",
+        "member_state",
+        "status",
+        "progress",
+        "version",
+        "last_reported_at",
+        "last_report_cycle",
+        "unchanged_cycles",
+        "has_open_obstacle",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [ReportInline, OutcomeInline]
     ordering = ["-pk"]
 
@@ -240,14 +293,32 @@ class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHisto
 
 @admin.register(models.ProgressReport)
 class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.ModelAdmin):
-    list_display = ["implementation", "state", "status", "progress", "author", "submitted_at", "cycle",
-                    "is_archived"]
+    list_display = ["implementation", "state", "status", "progress", "author", "submitted_at", "cycle", "is_archived"]
     list_filter = ["state", "status", "is_archived", "cycle", "implementation__member_state"]
-    search_fields = ["narrative", "obstacles", "support_needed", "implementation__recommendation__reference",
-                     "implementation__member_state__name_en", "implementation__member_state__name_ar"]
+    search_fields = [
+        "narrative",
+        "obstacles",
+        "support_needed",
+        "implementation__recommendation__reference",
+        "implementation__member_state__name_en",
+        "implementation__member_state__name_ar",
+    ]
     list_select_related = ["implementation__recommendation", "implementation__member_state", "author", "cycle"]
-    readonly_fields = ["implementation", "cycle", "author", "state", "submitted_at", "status", "progress",
-                       "narrative", "obstacles", "support_needed", "based_on_version", "created_at", "updated_at"]
+    readonly_fields = [
+        "implementation",
+        "cycle",
+        "author",
+        "state",
+        "submitted_at",
+        "status",
+        "progress",
+        "narrative",
+        "obstacles",
+        "support_needed",
+        "based_on_version",
+        "created_at",
+        "updated_at",
+    ]
     fields = [*readonly_fields, "is_archived"]
     actions = ["archive", "unarchive"]
     # Newest first by primary key: walks the index backwards instead of sorting millions of rows by date.
@@ -279,10 +350,12 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
 class EvidenceAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["original_name", "report", "content_type", "size", "uploaded_by", "created_at"]
     search_fields = ["original_name", "sha256"]
-    list_select_related = ["report__implementation__recommendation", "report__implementation__member_state",
-                           "uploaded_by"]
-    readonly_fields = ["report", "file", "original_name", "content_type", "size", "sha256", "uploaded_by",
-                       "created_at"]
+    list_select_related = [
+        "report__implementation__recommendation",
+        "report__implementation__member_state",
+        "uploaded_by",
+    ]
+    readonly_fields = ["report", "file", "original_name", "content_type", "size", "sha256", "uploaded_by", "created_at"]
 
     def has_add_permission(self, request):
         return False
@@ -292,17 +365,25 @@ class DesignationForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     first_name = forms.CharField(label=_("First name"), required=False)
     last_name = forms.CharField(label=_("Last name"), required=False)
-    username = forms.CharField(label=_("Username"), required=False,
-                               help_text=_("For a new account; by default the part of the e-mail before @."))
+    username = forms.CharField(
+        label=_("Username"),
+        required=False,
+        help_text=_("For a new account; by default the part of the e-mail before @."),
+    )
     language = forms.ChoiceField(label=_("Preferred language"), choices=models.Language.choices)
     phone = forms.CharField(label=_("Phone"), required=False)
     start_date = forms.DateField(label=_("Start date"), required=False, help_text=_("Today if empty."))
 
     def person(self):
         data = self.cleaned_data
-        return services.NewFocalPoint(email=data["email"], first_name=data["first_name"],
-                                      last_name=data["last_name"], username=data["username"],
-                                      language=data["language"], phone=data["phone"])
+        return services.NewFocalPoint(
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            username=data["username"],
+            language=data["language"],
+            phone=data["phone"],
+        )
 
 
 class NewDesignationForm(DesignationForm):
@@ -314,11 +395,27 @@ class NewDesignationForm(DesignationForm):
 @admin.register(models.FocalPointDesignation)
 class FocalPointDesignationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin, SafeHistoryAdmin):
     resource_classes = [FocalPointResource]
-    list_display = ["user", "user_email", "member_state", "body", "role", "start_date", "end_date",
-                    "preferred_language", "handover_link"]
+    list_display = [
+        "user",
+        "user_email",
+        "member_state",
+        "body",
+        "role",
+        "start_date",
+        "end_date",
+        "preferred_language",
+        "handover_link",
+    ]
     list_filter = ["role", "body", "member_state", "preferred_language", ("end_date", admin.EmptyFieldListFilter)]
-    search_fields = ["user__username", "user__email", "user__first_name", "user__last_name",
-                     "member_state__name_en", "member_state__name_ar", "member_state__iso_code"]
+    search_fields = [
+        "user__username",
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+        "member_state__name_en",
+        "member_state__name_ar",
+        "member_state__iso_code",
+    ]
     list_select_related = ["user", "member_state", "body"]
     autocomplete_fields = ["user", "member_state", "body"]
     readonly_fields = ["created_at"]
@@ -383,8 +480,13 @@ class FocalPointDesignationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExpor
             done = self._designate(request, form, current)
             if done:
                 return redirect("admin:tracker_focalpointdesignation_changelist")
-        context = {**self.admin_site.each_context(request), "title": title, "form": form, "current": current,
-                   "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "current": current,
+            "opts": self.model._meta,
+        }
         return render(request, "admin/tracker/focalpointdesignation/designate.html", context)
 
     def _designate(self, request, form, current):
@@ -392,22 +494,34 @@ class FocalPointDesignationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExpor
         body = current.body if current else form.cleaned_data["body"]
         role = current.role if current else form.cleaned_data["role"]
         try:
-            designation = services.designate_focal_point(state, body, role, form.person(),
-                                                         start_date=form.cleaned_data["start_date"], replacing=current)
+            designation = services.designate_focal_point(
+                state, body, role, form.person(), start_date=form.cleaned_data["start_date"], replacing=current
+            )
         except ValidationError as error:
             for message in error.messages:
                 form.add_error(None, message)
             return None
-        self.message_user(request, _("%(user)s is now a focal point of %(state)s; an e-mail with a link to set "
-                                     "a password was sent.") % {"user": designation.user, "state": state},
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(user)s is now a focal point of %(state)s; an e-mail with a link to set a password was sent.")
+            % {"user": designation.user, "state": state},
+            messages.SUCCESS,
+        )
         return designation
 
 
 @admin.register(models.ReviewCycle)
 class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
-    list_display = ["name_en", "name_ar", "body", "state", "period_start", "period_end", "report_deadline",
-                    "review_meeting_date"]
+    list_display = [
+        "name_en",
+        "name_ar",
+        "body",
+        "state",
+        "period_start",
+        "period_end",
+        "report_deadline",
+        "review_meeting_date",
+    ]
     list_filter = ["state", "body"]
     search_fields = ["name_en", "name_ar"]
     list_select_related = ["body"]
@@ -421,9 +535,12 @@ class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
             except ValidationError as error:
                 self.message_user(request, f"{cycle}: {' '.join(error.messages)}", messages.ERROR)
             else:
-                self.message_user(request, _("%(cycle)s is now %(state)s.")
-                                  % {"cycle": cycle, "state": models.ReviewCycle.State(target).label},
-                                  messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(cycle)s is now %(state)s.")
+                    % {"cycle": cycle, "state": models.ReviewCycle.State(target).label},
+                    messages.SUCCESS,
+                )
 
     @admin.action(description=_("Open the selected cycle"), permissions=["change"])
     def open_cycle(self, request, queryset):
@@ -451,12 +568,19 @@ class CycleSnapshotAdmin(NoDeleteMixin, LargeTableMixin, admin.ModelAdmin):
 
 @admin.register(models.ReviewOutcome)
 class ReviewOutcomeAdmin(NoDeleteMixin, ExportMixin, admin.ModelAdmin):
-    list_display = ["implementation", "cycle", "obstacle_category", "solution", "follow_up_by", "follow_up_due",
-                    "recorded_by", "created_at"]
+    list_display = [
+        "implementation",
+        "cycle",
+        "obstacle_category",
+        "solution",
+        "follow_up_by",
+        "follow_up_due",
+        "recorded_by",
+        "created_at",
+    ]
     list_filter = ["obstacle_category", "cycle", "implementation__member_state"]
     search_fields = ["obstacle", "solution", "follow_up_by", "implementation__recommendation__reference"]
-    list_select_related = ["implementation__recommendation", "implementation__member_state", "cycle",
-                           "recorded_by"]
+    list_select_related = ["implementation__recommendation", "implementation__member_state", "cycle", "recorded_by"]
     autocomplete_fields = ["implementation", "cycle"]
     readonly_fields = ["recorded_by", "created_at", "updated_at"]
 

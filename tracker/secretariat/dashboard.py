@@ -9,12 +9,19 @@ from tracker.core.models import Implementation, ReviewCycle, Status
 
 def cycle_progress(cycle):
     """Per member state: items expected to report in the cycle and reports received, in one query."""
-    expected = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).exclude(
-        status=Status.NOT_APPLICABLE
+    expected = (
+        Implementation.objects.current()
+        .filter(recommendation__meeting__body_id=cycle.body_id)
+        .exclude(status=Status.NOT_APPLICABLE)
     )
-    rows = expected.values("member_state__iso_code", "member_state__name_en", "member_state__name_ar").annotate(
-        expected=Count("pk"), received=Count("pk", filter=Q(last_report_cycle=cycle.pk)),
-    ).order_by("member_state__name_en")
+    rows = (
+        expected.values("member_state__iso_code", "member_state__name_en", "member_state__name_ar")
+        .annotate(
+            expected=Count("pk"),
+            received=Count("pk", filter=Q(last_report_cycle=cycle.pk)),
+        )
+        .order_by("member_state__name_en")
+    )
     return [{**row, "missing": row["expected"] - row["received"]} for row in rows]
 
 

@@ -56,18 +56,32 @@ class ValidatedResource(resources.ModelResource):
 
 
 class RecommendationResource(ValidatedResource):
-    meeting = fields.Field(attribute="meeting", column_name="meeting",
-                           widget=LookupWidget(Meeting, field="code"))
-    themes = fields.Field(attribute="themes", column_name="themes",
-                          widget=ManyLookupWidget(ThematicArea, field="code", separator=";"))
-    applies_to = fields.Field(attribute="applies_to", column_name="applies_to",
-                              widget=ManyLookupWidget(MemberState, field="iso_code", separator=";"))
+    meeting = fields.Field(attribute="meeting", column_name="meeting", widget=LookupWidget(Meeting, field="code"))
+    themes = fields.Field(
+        attribute="themes", column_name="themes", widget=ManyLookupWidget(ThematicArea, field="code", separator=";")
+    )
+    applies_to = fields.Field(
+        attribute="applies_to",
+        column_name="applies_to",
+        widget=ManyLookupWidget(MemberState, field="iso_code", separator=";"),
+    )
 
     class Meta(ValidatedResource.Meta):
         model = Recommendation
         import_id_fields = ["meeting", "reference"]
-        fields = ["meeting", "reference", "position", "text_en", "text_ar", "arabic_text_status", "themes",
-                  "applies_to", "target_date", "is_public", "is_archived"]
+        fields = [
+            "meeting",
+            "reference",
+            "position",
+            "text_en",
+            "text_ar",
+            "arabic_text_status",
+            "themes",
+            "applies_to",
+            "target_date",
+            "is_public",
+            "is_archived",
+        ]
         export_order = fields
 
 
@@ -93,15 +107,25 @@ class FocalPointResource(ValidatedResource):
 
     username = fields.Field(attribute="user__username", column_name="username", readonly=True)
     user = fields.Field(attribute="user", column_name="email", widget=UserByEmailWidget())
-    member_state = fields.Field(attribute="member_state", column_name="member_state",
-                                widget=LookupWidget(MemberState, field="iso_code"))
+    member_state = fields.Field(
+        attribute="member_state", column_name="member_state", widget=LookupWidget(MemberState, field="iso_code")
+    )
     body = fields.Field(attribute="body", column_name="body", widget=LookupWidget(Body, field="code"))
 
     class Meta(ValidatedResource.Meta):
         model = FocalPointDesignation
         import_id_fields = ["user", "member_state", "body", "start_date"]
-        fields = ["username", "user", "member_state", "body", "role", "start_date", "end_date",
-                  "preferred_language", "phone"]
+        fields = [
+            "username",
+            "user",
+            "member_state",
+            "body",
+            "role",
+            "start_date",
+            "end_date",
+            "preferred_language",
+            "phone",
+        ]
         export_order = fields
 
     def before_import_row(self, row, **kwargs):
@@ -109,18 +133,21 @@ class FocalPointResource(ValidatedResource):
         email = str(row.get("email") or "").strip()
         if email:
             try:
-                services.focal_point_account(services.NewFocalPoint(
-                    email=email, username=str(row.get("username") or "").strip()))
+                services.focal_point_account(
+                    services.NewFocalPoint(email=email, username=str(row.get("username") or "").strip())
+                )
             except ValidationError as error:
                 raise ValueError(" ".join(error.messages)) from None
 
     def save_instance(self, instance, is_create, row, **kwargs):
         if not is_create:
             return super().save_instance(instance, is_create, row, **kwargs)
-        person = services.NewFocalPoint(email=instance.user.email, language=instance.preferred_language,
-                                        phone=instance.phone)
+        person = services.NewFocalPoint(
+            email=instance.user.email, language=instance.preferred_language, phone=instance.phone
+        )
         designation = services.designate_focal_point(
-            instance.member_state, instance.body, instance.role, person, start_date=instance.start_date)
+            instance.member_state, instance.body, instance.role, person, start_date=instance.start_date
+        )
         if instance.end_date:
             designation.end_date = instance.end_date
             designation.full_clean()

@@ -17,8 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--expires", type=int, metavar="DAYS", help="Days until the token expires.")
         parser.add_argument("--name", help="Name of a new partner system.")
         parser.add_argument("--label", default="", help="What the token is for.")
-        parser.add_argument("--secretariat-level", action="store_true",
-                            help="Mark the partner secretariat-level (contact data, recommendations, cycles).")
+        parser.add_argument(
+            "--secretariat-level",
+            action="store_true",
+            help="Mark the partner secretariat-level (contact data, recommendations, cycles).",
+        )
 
     def handle(self, *args, partner, scope, states, expires, name, label, secretariat_level, **options):
         if expires is not None and expires < 1:
