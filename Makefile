@@ -31,7 +31,7 @@ test: install
 
 # The tests that need no browser, Celery worker, PostgreSQL or Redis: the quick loop while editing.
 test-fast: install
-	$(TEST_ENV) $(BIN)/python -m pytest -m "not browser and not celery_worker and not postgres and not redis" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n auto -m "not browser and not celery_worker and not postgres and not redis" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
