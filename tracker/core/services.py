@@ -56,9 +56,10 @@ class ReportInput:
     support_needed: str = ""
 
 
-def open_cycle_for(implementation: Implementation) -> ReviewCycle | None:
-    body_id = implementation.recommendation.meeting.body_id
-    return ReviewCycle.objects.filter(body_id=body_id, state=ReviewCycle.State.OPEN).first()
+def report_cycle_for(implementation: Implementation) -> ReviewCycle | None:
+    """The cycle a report counts for: the body's open cycle, else the one under review (a report sent while
+    the secretariat reviews still belongs to that round), else none."""
+    return current_cycle_of(implementation.recommendation.meeting.body_id)
 
 
 def check_transition(implementation: Implementation, data: ReportInput) -> None:
@@ -89,7 +90,7 @@ def _build_report(
         obstacles=data.obstacles.strip(),
         support_needed=data.support_needed.strip(),
         based_on_version=implementation.version,
-        cycle=open_cycle_for(implementation),
+        cycle=report_cycle_for(implementation),
         # Set before validation: the constraint "submitted has a timestamp" is checked by full_clean.
         submitted_at=timezone.now() if state == ProgressReport.State.SUBMITTED else None,
     )
