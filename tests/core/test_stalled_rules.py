@@ -135,6 +135,20 @@ def test_it_flags_no_change_over_k_closed_cycles(item, reference, egypt_focal_po
     assert StalledReason.UNCHANGED not in reasons(item, T0 + timedelta(days=221))
 
 
+def test_it_lifts_the_unchanged_flag_the_moment_a_change_is_reported(item, reference, egypt_focal_point):
+    with time_machine.travel(T0 - timedelta(days=1), tick=False):
+        report(item, egypt_focal_point, progress=20)
+    for days, name in [(0, "a"), (60, "b"), (120, "c")]:
+        run_cycle(reference, T0 + timedelta(days=days), name)
+    assert StalledReason.UNCHANGED in reasons(item, T0 + timedelta(days=161))
+    with time_machine.travel(T0 + timedelta(days=162), tick=False):
+        report(item, egypt_focal_point, progress=20, narrative="Same figures, new meeting.")
+    assert StalledReason.UNCHANGED in reasons(item, T0 + timedelta(days=163))  # no change reported
+    with time_machine.travel(T0 + timedelta(days=164), tick=False):
+        report(item, egypt_focal_point, progress=45)
+    assert StalledReason.UNCHANGED not in reasons(item, T0 + timedelta(days=165))
+
+
 def test_it_flags_a_target_date_from_the_day_after(item):
     item.recommendation.target_date = date(2026, 6, 30)
     item.recommendation.save()

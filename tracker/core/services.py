@@ -100,6 +100,9 @@ def _build_report(
 
 def _apply_report(implementation: Implementation, report: ProgressReport) -> None:
     """Bring the implementation's durable state in line with a submitted report."""
+    if (report.status, report.progress) != (implementation.status, implementation.progress):
+        # A reported change ends the "unchanged over closed cycles" streak at once, not at the next close.
+        implementation.unchanged_cycles = 0
     implementation.status = report.status
     implementation.progress = report.progress
     implementation.last_reported_at = report.submitted_at
