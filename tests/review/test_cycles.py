@@ -111,8 +111,12 @@ def test_it_counts_a_report_sent_while_the_cycle_is_under_review_for_that_cycle(
 
     cycle = move_cycle(move_cycle(make_cycle(reference), "open"), "under_review")
     item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
-    report = submit_report(item, egypt_focal_point, access_for(egypt_focal_point),
-                           ReportInput(status="in_progress", progress=40, narrative="Late but in."))
+    report = submit_report(
+        item,
+        egypt_focal_point,
+        access_for(egypt_focal_point),
+        ReportInput(status="in_progress", progress=40, narrative="Late but in."),
+    )
     assert report.cycle_id == cycle.pk
     cycle = move_cycle(cycle, "closed")
     assert CycleSnapshot.objects.get(cycle=cycle, implementation=item).reported_in_cycle

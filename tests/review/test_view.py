@@ -186,3 +186,25 @@ def test_it_says_so_when_no_body_is_set_up(client, db):
     assert response.status_code == 200 and "No body has been set up yet." in response.content.decode()
     assert client.get("/review/report/").status_code == 200
     assert client.get("/review/export.csv").status_code == 302
+
+
+def test_it_asks_to_confirm_a_close_on_a_page_that_says_what_it_freezes(client, secretariat_officer, reference):
+    from tracker.core.services import move_cycle
+
+    cycle = ReviewCycle.objects.create(
+        body=reference,
+        name_en="C",
+        name_ar="د",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
+    cycle = move_cycle(move_cycle(cycle, "open"), "under_review")
+    client.force_login(secretariat_officer)
+    page = client.post(f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "154 followed-up items, of which 0 reported in this cycle and 154 did not" in page.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.state == "under_review"
+    client.post(f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed", "confirmed": "yes"})
+    cycle.refresh_from_db()
+    assert cycle.state == "closed"

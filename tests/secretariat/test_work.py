@@ -40,10 +40,23 @@ def test_it_moves_a_cycle_through_its_states_and_freezes_a_snapshot(client, secr
     cycle = planned_cycle(reference)
     client.force_login(secretariat_officer)
     for action, state in [("open_cycle", "open"), ("start_review", "under_review"), ("close_cycle", "closed")]:
-        act(client, models.ReviewCycle, action, [cycle])
+        act(client, models.ReviewCycle, action, [cycle], confirmed="yes")
         cycle.refresh_from_db()
         assert cycle.state == state
     assert models.CycleSnapshot.objects.filter(cycle=cycle).count() == 7 * 22
+
+
+def test_it_asks_to_confirm_a_close_and_says_what_it_freezes(client, secretariat_officer, reference):
+    cycle = planned_cycle(reference)
+    client.force_login(secretariat_officer)
+    act(client, models.ReviewCycle, "open_cycle", [cycle])
+    act(client, models.ReviewCycle, "start_review", [cycle])
+    page = act(client, models.ReviewCycle, "close_cycle", [cycle]).content.decode()
+    cycle.refresh_from_db()
+    assert cycle.state == "under_review" and "154 followed-up items, 0 reported in the cycle" in page
+    act(client, models.ReviewCycle, "close_cycle", [cycle], confirmed="yes")
+    cycle.refresh_from_db()
+    assert cycle.state == "closed"
 
 
 def test_it_refuses_an_illegal_cycle_move_with_a_clear_message(client, secretariat_officer, reference):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -278,6 +278,13 @@ def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None) -> Revie
         freeze_snapshot(cycle, by=by)
     cycle.save()
     return cycle
+
+
+def closing_summary(cycle: ReviewCycle) -> dict[str, int]:
+    """What closing the cycle freezes: its body's followed-up items, and how many reported in the cycle."""
+    items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id)
+    counts = items.aggregate(items=Count("pk"), reported=Count("pk", filter=Q(last_report_cycle=cycle.pk)))
+    return {**counts, "missing": counts["items"] - counts["reported"]}
 
 
 def previous_closed_cycle(cycle: ReviewCycle) -> ReviewCycle | None:

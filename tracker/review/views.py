@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from tracker.core.models import Implementation, ReviewCycle
 from tracker.core.permissions import request_access
 from tracker.core.querysets import SETTLED, explain_stalled
-from tracker.core.services import CYCLE_MOVES, move_cycle, record_outcome
+from tracker.core.services import CYCLE_MOVES, check_cycle_move, closing_summary, move_cycle, record_outcome
 from tracker.review import exports
 from tracker.review.data import Filters, ReviewData
 from tracker.review.forms import CycleMoveForm, OutcomeForm, ReviewFilterForm
@@ -107,6 +108,17 @@ def move(request):
     form = CycleMoveForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a cycle and a valid state."))
+    elif _needs_confirmation(form, request):
+        cycle = form.cleaned_data["cycle"]
+        return render(
+            request,
+            "review/confirm_close.html",
+            {
+                "cycle": cycle,
+                "summary": closing_summary(cycle),
+                "next": local_path(request, request.POST.get("next")) or reverse("review:index"),
+            },
+        )
     else:
         cycle = form.cleaned_data["cycle"]
         try:
@@ -118,6 +130,17 @@ def move(request):
                 request, _("%(cycle)s is now %(state)s.") % {"cycle": moved.name, "state": moved.get_state_display()}
             )
     return redirect(safe_next(request))
+
+
+def _needs_confirmation(form, request):
+    """Closing cannot be undone: a legal close is confirmed on a page that says what it freezes first."""
+    if form.cleaned_data["target"] != ReviewCycle.State.CLOSED or request.POST.get("confirmed") == "yes":
+        return False
+    try:
+        check_cycle_move(form.cleaned_data["cycle"], ReviewCycle.State.CLOSED)
+    except ValidationError:
+        return False  # the move itself says why it is refused
+    return True
 
 
 def local_path(request, target):

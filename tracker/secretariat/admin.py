@@ -550,8 +550,30 @@ class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
     def start_review(self, request, queryset):
         self._move(request, queryset, models.ReviewCycle.State.UNDER_REVIEW)
 
+    def _may_close(self, request, cycle):
+        try:
+            services.check_cycle_move(cycle, models.ReviewCycle.State.CLOSED)
+        except ValidationError as error:
+            self.message_user(request, f"{cycle}: {' '.join(error.messages)}", messages.ERROR)
+            return False
+        return True
+
     @admin.action(description=_("Close the selected cycle (freezes a snapshot)"), permissions=["change"])
     def close_cycle(self, request, queryset):
+        """Closing cannot be undone: an intermediate page says what each close freezes, then closes."""
+        if request.POST.get("confirmed") != "yes":
+            closable = [cycle for cycle in queryset.select_related("body") if self._may_close(request, cycle)]
+            if not closable:
+                return None
+            cycles = [(cycle, services.closing_summary(cycle)) for cycle in closable]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Close review cycles"),
+                "cycles": cycles,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return render(request, "admin/tracker/reviewcycle/confirm_close.html", context)
         self._move(request, queryset, models.ReviewCycle.State.CLOSED)
 
 
