@@ -208,3 +208,32 @@ def test_it_asks_to_confirm_a_close_on_a_page_that_says_what_it_freezes(client, 
     client.post(f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed", "confirmed": "yes"})
     cycle.refresh_from_db()
     assert cycle.state == "closed"
+
+
+def test_it_lists_the_states_late_for_the_open_cycle_most_missing_first(client, reviewer, reference, egypt_focal_point):
+    from tracker.core.permissions import access_for
+    from tracker.core.services import ReportInput, move_cycle, submit_report
+
+    cycle = ReviewCycle.objects.create(
+        body=reference,
+        name_en="2027 H1",
+        name_ar="د",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
+    move_cycle(cycle, "open")
+    for item in Implementation.objects.filter(member_state__iso_code="EG")[:5]:
+        submit_report(
+            item,
+            egypt_focal_point,
+            access_for(egypt_focal_point),
+            ReportInput(status="in_progress", progress=10, narrative="x"),
+        )
+    client.force_login(reviewer)
+    response = client.get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    summary = response.context["summary"]
+    rows = {row["state"].iso_code: row for row in summary["per_state"]}
+    assert (rows["EG"]["reported"], rows["EG"]["missing"]) == (5, 2)
+    assert summary["per_state"][-1]["state"].iso_code == "EG"  # the least missing last
+    assert "Member states by reports missing for 2027 H1" in response.content.decode()

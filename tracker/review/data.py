@@ -195,6 +195,7 @@ class ReviewData:
             getattr(f.state, "pk", None),
             getattr(f.theme, "pk", None),
             f.status,
+            getattr(self.reporting_cycle(), "pk", None),
             self.context.now.isoformat(),
             data_version(),
             sorted((b.pk, b.stale_after_days, b.unchanged_cycles) for b in self.context.bodies),
@@ -212,7 +213,18 @@ class ReviewData:
         }
         for reason, condition in self.context.conditions().items():
             aggregates[reason.value] = Count("pk", filter=unsettled & condition)
+        cycle = self.reporting_cycle()
+        if cycle is not None:  # what the open (or under review) cycle still expects, state by state
+            expected = ~Q(status=Status.NOT_APPLICABLE)
+            aggregates["expected"] = Count("pk", filter=expected)
+            aggregates["reported"] = Count("pk", filter=expected & Q(last_report_cycle=cycle.pk))
         return list(self.base_items().order_by().values("member_state_id").annotate(**aggregates))
+
+    def reporting_cycle(self):
+        """The chosen cycle while reports still come in for it (open or under review), else None."""
+        cycle = self.filters.cycle
+        live = (ReviewCycle.State.OPEN, ReviewCycle.State.UNDER_REVIEW)
+        return cycle if cycle is not None and cycle.state in live else None
 
     def summary(self):
         rows = self.summary_rows()
@@ -230,10 +242,16 @@ class ReviewData:
                     "completion": completion(row["implemented"], row["total"] - row["not_applicable"]),
                 }
             )
-        per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
+        if self.reporting_cycle() is not None:
+            # The secretariat's first question: which states are late for this cycle. Most missing first.
+            for row in per_state:
+                row["missing"] = row["expected"] - row["reported"]
+            per_state.sort(key=lambda r: (-r["missing"], r["state"].name))
+        else:
+            per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
         totals["completion"] = completion(totals["implemented"], totals["total"] - totals["not_applicable"])
         reasons = [{"reason": reason, "count": totals[reason.value]} for reason in StalledReason]
-        return {"totals": totals, "per_state": per_state, "reasons": reasons}
+        return {"totals": totals, "per_state": per_state, "reasons": reasons, "cycle": self.reporting_cycle()}
 
     # --- the matrix ------------------------------------------------------------------------------
 
