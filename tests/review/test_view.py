@@ -19,6 +19,17 @@ def fresh_cache():
     cache.clear()
 
 
+def planned_cycle(body, name="C"):
+    return ReviewCycle.objects.create(
+        body=body,
+        name_en=name,
+        name_ar="د",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        report_deadline=date(2026, 5, 31),
+    )
+
+
 @pytest.fixture
 def egypt_item(reference):
     item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
@@ -100,14 +111,7 @@ def test_it_refuses_an_incomplete_outcome_and_keeps_the_input(client, secretaria
 
 
 def test_it_lets_a_reviewer_read_but_change_nothing(client, reviewer, egypt_item, reference):
-    cycle = ReviewCycle.objects.create(
-        body=reference,
-        name_en="C",
-        name_ar="د",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 6, 30),
-        report_deadline=date(2026, 5, 31),
-    )
+    cycle = planned_cycle(reference)
     client.force_login(reviewer)
     assert client.get(f"{URL}items/{egypt_item.pk}/outcome/").status_code == 200
     response = client.post(f"{URL}items/{egypt_item.pk}/outcome/", {"obstacle_category": "legal", "solution": "x"})
@@ -122,14 +126,7 @@ def test_it_lets_a_reviewer_read_but_change_nothing(client, reviewer, egypt_item
 
 
 def test_it_moves_a_cycle_and_refuses_an_illegal_move_with_a_message(client, secretariat_officer, reference):
-    cycle = ReviewCycle.objects.create(
-        body=reference,
-        name_en="C",
-        name_ar="د",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 6, 30),
-        report_deadline=date(2026, 5, 31),
-    )
+    cycle = planned_cycle(reference)
     client.force_login(secretariat_officer)
     response = client.post(
         f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
@@ -191,14 +188,7 @@ def test_it_says_so_when_no_body_is_set_up(client, db):
 def test_it_asks_to_confirm_a_close_on_a_page_that_says_what_it_freezes(client, secretariat_officer, reference):
     from tracker.core.services import move_cycle
 
-    cycle = ReviewCycle.objects.create(
-        body=reference,
-        name_en="C",
-        name_ar="د",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 6, 30),
-        report_deadline=date(2026, 5, 31),
-    )
+    cycle = planned_cycle(reference)
     cycle = move_cycle(move_cycle(cycle, "open"), "under_review")
     client.force_login(secretariat_officer)
     page = client.post(f"{URL}cycles/move/", {"cycle": cycle.pk, "target": "closed"}, HTTP_ACCEPT_LANGUAGE="en")
@@ -214,14 +204,7 @@ def test_it_lists_the_states_late_for_the_open_cycle_most_missing_first(client, 
     from tracker.core.permissions import access_for
     from tracker.core.services import ReportInput, move_cycle, submit_report
 
-    cycle = ReviewCycle.objects.create(
-        body=reference,
-        name_en="2027 H1",
-        name_ar="د",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 6, 30),
-        report_deadline=date(2026, 5, 31),
-    )
+    cycle = planned_cycle(reference, "2027 H1")
     move_cycle(cycle, "open")
     for item in Implementation.objects.filter(member_state__iso_code="EG")[:5]:
         submit_report(
