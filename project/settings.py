@@ -279,6 +279,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tracker.tasks.heartbeat", "schedule": 300.0},
+    # A cycle close whose task was lost (worker killed mid-freeze: it rolled back) is enqueued again.
+    "resume-stuck-closes": {"task": "tracker.tasks.resume_stuck_closes", "schedule": 300.0},
     # Reminders: compute what is due and send it, hourly in office hours (TIME_ZONE); idempotent, so an
     # outage is caught up by the next run. Retries and admin "send now" are picked up every 5 minutes.
     "reminders-run": {"task": "tracker.reminders.run", "schedule": crontab(minute="0", hour="7-17")},

@@ -24,18 +24,19 @@ def closed_cycle(body, officer):
         period_end=today,
         report_deadline=today,
     )
-    for target in ("open", "under_review", "closed"):
+    for target in ("open", "under_review"):
         cycle = services.move_cycle(cycle, target, by=officer)
-    return cycle
+    return services.close_cycle_now(cycle, by=officer)
 
 
-def test_it_records_the_streaks_a_cycle_close_changes_with_who_closed_it(reference, secretariat_officer):
-    cycle = closed_cycle(reference, secretariat_officer)
+def test_it_records_who_closed_a_cycle_and_rewrites_no_item(reference, secretariat_officer):
     item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
-    latest = item.history.latest()
-    assert (latest.unchanged_cycles, latest.history_user_id) == (1, secretariat_officer.pk)
-    assert latest.history_change_reason == f"Cycle {cycle.pk} closed: unchanged streak updated"
-    assert item.history.filter(history_change_reason__startswith="Cycle").count() == 1
+    before = item.history.count()
+    cycle = closed_cycle(reference, secretariat_officer)
+    assert cycle.closed_by == secretariat_officer
+    assert cycle.history.latest().history_user_id in (None, secretariat_officer.pk)
+    assert [h.state for h in cycle.history.order_by("history_date")][-2:] == ["closing", "closed"]
+    assert item.history.count() == before  # closing writes no item: nothing to record
 
 
 def test_it_records_the_obstacle_an_outcome_clears_and_credits_the_next_change_right(
@@ -63,7 +64,8 @@ def test_it_records_the_obstacle_an_outcome_clears_and_credits_the_next_change_r
     )
     latest, before = item.history.all()[:2]
     changed = [change.field for change in latest.diff_against(before).changes]
-    assert changed == ["last_reported_at", "progress", "version"]  # not the obstacle the outcome cleared
+    # not the obstacle the outcome cleared
+    assert changed == ["last_reported_at", "progress", "status_changed_at", "version"]
 
 
 def test_it_records_the_states_a_recommendation_stops_applying_to(reference, secretariat_officer):

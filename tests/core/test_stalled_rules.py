@@ -9,7 +9,7 @@ from django.utils import timezone
 from tracker.core.models import FocalPointDesignation, Implementation, ReviewCycle, Status
 from tracker.core.permissions import access_for
 from tracker.core.querysets import StalledContext, StalledReason, explain_stalled, stalled_reasons_of
-from tracker.core.services import ReportInput, move_cycle, record_outcome, save_draft, submit_report
+from tracker.core.services import ReportInput, close_cycle_now, move_cycle, record_outcome, save_draft, submit_report
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
@@ -100,14 +100,14 @@ def test_it_does_not_count_a_report_of_an_earlier_cycle(item, reference, egypt_f
         first = move_cycle(make_cycle(reference, date(2026, 2, 1), name="a"), ReviewCycle.State.OPEN)
         report(item, egypt_focal_point)
         move_cycle(first, ReviewCycle.State.UNDER_REVIEW)
-        move_cycle(first, ReviewCycle.State.CLOSED)
+        close_cycle_now(first)
         move_cycle(make_cycle(reference, date(2026, 3, 1), name="b"), ReviewCycle.State.OPEN)
     assert StalledReason.MISSING_CYCLE_REPORT in reasons(item, datetime(2026, 3, 2, 9, tzinfo=UTC))
 
 
 def close(cycle):
     move_cycle(cycle, ReviewCycle.State.UNDER_REVIEW)
-    return move_cycle(cycle, ReviewCycle.State.CLOSED)
+    return close_cycle_now(cycle)
 
 
 def run_cycle(body, when, name):
@@ -120,19 +120,35 @@ def run_cycle(body, when, name):
 
 
 def test_it_flags_no_change_over_k_closed_cycles(item, reference, egypt_focal_point):
-    with time_machine.travel(T0 - timedelta(days=1), tick=False):
-        report(item, egypt_focal_point, progress=20)
-    run_cycle(reference, T0, "a")  # changed from the initial state: streak 0
-    run_cycle(reference, T0 + timedelta(days=60), "b")  # unchanged once
+    with time_machine.travel(T0 + timedelta(days=10), tick=False):
+        report(item, egypt_focal_point, progress=20)  # a change during cycle a
+    run_cycle(reference, T0, "a")
+    run_cycle(reference, T0 + timedelta(days=60), "b")  # unchanged over one whole closed cycle (b)
     assert StalledReason.UNCHANGED not in reasons(item, T0 + timedelta(days=101))
-    run_cycle(reference, T0 + timedelta(days=120), "c")  # unchanged twice = K
-    assert Implementation.objects.get(pk=item.pk).unchanged_cycles == 2
+    run_cycle(reference, T0 + timedelta(days=120), "c")  # over two (b, c) = K
     assert StalledReason.UNCHANGED in reasons(item, T0 + timedelta(days=161))
     with time_machine.travel(T0 + timedelta(days=170), tick=False):
         report(item, egypt_focal_point, progress=40)
     run_cycle(reference, T0 + timedelta(days=180), "d")
-    assert Implementation.objects.get(pk=item.pk).unchanged_cycles == 0
     assert StalledReason.UNCHANGED not in reasons(item, T0 + timedelta(days=221))
+
+
+def test_it_counts_the_closed_cycles_an_item_stayed_unchanged_in_its_explanation(item, reference, egypt_focal_point):
+    with time_machine.travel(T0 + timedelta(days=10), tick=False):
+        report(item, egypt_focal_point, progress=20)
+    for days, name in [(0, "a"), (60, "b"), (120, "c"), (180, "d")]:
+        run_cycle(reference, T0 + timedelta(days=days), name)
+    with time_machine.travel(T0 + timedelta(days=230), tick=False):
+        texts = dict(explain_stalled(Implementation.objects.select_related("recommendation__meeting").get(pk=item.pk)))
+    assert texts[StalledReason.UNCHANGED] == "Status and progress unchanged over 3 closed cycles (limit 2)"
+
+
+def test_it_never_rewrites_the_items_when_a_cycle_closes(item, reference, egypt_focal_point):
+    with time_machine.travel(T0 + timedelta(days=10), tick=False):
+        report(item, egypt_focal_point, progress=20)
+    before = Implementation.objects.values("updated_at", "status_changed_at", "version").get(pk=item.pk)
+    run_cycle(reference, T0, "a")
+    assert Implementation.objects.values("updated_at", "status_changed_at", "version").get(pk=item.pk) == before
 
 
 def test_it_lifts_the_unchanged_flag_the_moment_a_change_is_reported(item, reference, egypt_focal_point):
@@ -179,7 +195,9 @@ def test_it_clears_the_obstacle_reason_when_the_review_records_a_solution(item, 
 def test_it_never_flags_implemented_or_not_applicable_items(item, egypt_focal_point):
     item.recommendation.target_date = date(2025, 1, 1)
     item.recommendation.save()
-    Implementation.objects.filter(pk=item.pk).update(created_at=T0, has_open_obstacle=True, unchanged_cycles=9)
+    Implementation.objects.filter(pk=item.pk).update(
+        created_at=T0, has_open_obstacle=True, status_changed_at=T0, open_commitment_due=date(2025, 1, 1)
+    )
     for status in (Status.IMPLEMENTED, Status.NOT_APPLICABLE):
         Implementation.objects.filter(pk=item.pk).update(status=status)
         assert reasons(item, T0 + timedelta(days=400)) == []

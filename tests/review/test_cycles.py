@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tracker.core.models import CycleSnapshot, Implementation, ReviewCycle
 from tracker.core.permissions import access_for
-from tracker.core.services import move_cycle, record_outcome
+from tracker.core.services import close_cycle_now, finish_close, move_cycle, record_outcome
 
 
 def make_cycle(body, name="2026-1", state="planned"):
@@ -25,10 +25,13 @@ def make_cycle(body, name="2026-1", state="planned"):
 
 def test_it_moves_a_cycle_through_its_life(reference):
     cycle = make_cycle(reference)
-    for target in ("open", "under_review", "open", "under_review", "closed"):
+    for target in ("open", "under_review", "open", "under_review"):
         cycle = move_cycle(cycle, target)
         assert cycle.state == target
-    assert cycle.closed_at is not None and cycle.opened_at is not None
+    cycle = move_cycle(cycle, "closed")
+    assert (cycle.state, cycle.closed_at) == ("closing", None)  # the freeze runs as a task, not in the request
+    cycle = finish_close(cycle.pk)
+    assert cycle.state == "closed" and cycle.closed_at is not None and cycle.opened_at is not None
 
 
 @pytest.mark.parametrize(
@@ -65,7 +68,7 @@ def test_it_freezes_a_snapshot_of_every_item_at_close(reference):
     egypt = Implementation.objects.filter(member_state__iso_code="EG").first()
     Implementation.objects.filter(pk=egypt.pk).update(last_report_cycle=cycle)
     move_cycle(cycle, "under_review")
-    move_cycle(cycle, "closed")
+    close_cycle_now(cycle)
     current = Implementation.objects.current().filter(recommendation__meeting__body=reference)
     assert cycle.snapshots.count() == current.count() == 7 * 22
     snap = CycleSnapshot.objects.get(cycle=cycle, implementation=egypt)
@@ -75,9 +78,8 @@ def test_it_freezes_a_snapshot_of_every_item_at_close(reference):
     Implementation.objects.filter(pk=egypt.pk).update(status="implemented", progress=100)
     snap.refresh_from_db()
     assert (snap.status, snap.progress) == ("in_progress", 40)
-    # Changed from the initial state: streak 0; untouched not-started items: streak 1.
-    assert Implementation.objects.get(pk=egypt.pk).unchanged_cycles == 0
-    assert Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="JO").unchanged_cycles == 1
+    # The reasons that held at the close are frozen with it: never reported for 180 days is one of them.
+    assert snap.reasons is not None and snap.last_reported_at is None
 
 
 def test_it_records_outcomes_only_for_the_secretariat(reference, reviewer, egypt_focal_point):
@@ -118,5 +120,103 @@ def test_it_counts_a_report_sent_while_the_cycle_is_under_review_for_that_cycle(
         ReportInput(status="in_progress", progress=40, narrative="Late but in."),
     )
     assert report.cycle_id == cycle.pk
-    cycle = move_cycle(cycle, "closed")
+    cycle = close_cycle_now(cycle)
     assert CycleSnapshot.objects.get(cycle=cycle, implementation=item).reported_in_cycle
+
+
+def test_it_refuses_every_move_while_a_close_is_under_way(reference):
+    cycle = move_cycle(move_cycle(move_cycle(make_cycle(reference), "open"), "under_review"), "closed")
+    for target in ("open", "under_review", "closed"):
+        with pytest.raises(ValidationError, match="Its close is under way"):
+            move_cycle(cycle, target)
+
+
+def test_it_finishes_a_close_once_however_often_the_task_runs(reference):
+    cycle = move_cycle(move_cycle(move_cycle(make_cycle(reference), "open"), "under_review"), "closed")
+    first = finish_close(cycle.pk)
+    closed_at = ReviewCycle.objects.get(pk=cycle.pk).closed_at
+    assert first is not None and finish_close(cycle.pk) is None
+    assert ReviewCycle.objects.get(pk=cycle.pk).closed_at == closed_at
+    assert cycle.snapshots.count() == 7 * 22
+
+
+def test_it_counts_a_report_sent_while_closing_for_the_next_round_not_the_closing_cycle(
+    reference, egypt_focal_point
+):
+    from tracker.core.services import ReportInput, submit_report
+
+    closing = move_cycle(move_cycle(move_cycle(make_cycle(reference, "a"), "open"), "under_review"), "closed")
+    item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
+    data = ReportInput(status="in_progress", progress=40, narrative="Sent during the close.")
+    report = submit_report(item, egypt_focal_point, access_for(egypt_focal_point), data)
+    assert report.cycle_id is None  # no other cycle takes reports yet: it counts for none, and is kept
+    following = move_cycle(make_cycle(reference, "b"), "open")
+    later = submit_report(
+        Implementation.objects.get(pk=item.pk), egypt_focal_point, access_for(egypt_focal_point), data
+    )
+    assert later.cycle_id == following.pk
+    finish_close(closing.pk)
+    assert not CycleSnapshot.objects.get(cycle=closing, implementation=item).reported_in_cycle
+    assert Implementation.objects.get(pk=item.pk).progress == 40
+
+
+def test_it_enqueues_again_a_close_whose_task_was_lost(reference, monkeypatch):
+    import time_machine
+
+    from tracker.core import services
+
+    sent = []
+    monkeypatch.setattr(services, "enqueue_close", sent.append)
+    cycle = move_cycle(move_cycle(make_cycle(reference), "open"), "under_review")
+    with time_machine.travel(timezone.now() - timezone.timedelta(minutes=30)):
+        cycle = move_cycle(cycle, "closed")
+    assert services.resume_stuck_closes() == [cycle.pk] == sent
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_waits_for_a_report_in_flight_and_freezes_it_with_the_cycle_on_postgresql(reference, egypt_focal_point):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, transaction
+
+    from tests.support.services import require_postgres
+    from tracker.core.services import ReportInput, submit_report
+
+    require_postgres()
+    cycle = move_cycle(move_cycle(make_cycle(reference), "open"), "under_review")
+    item = Implementation.objects.get(recommendation__reference="R1", member_state__iso_code="EG")
+    in_flight, go_on = threading.Event(), threading.Event()
+
+    def slow_report():
+        try:
+            with transaction.atomic():  # the report's share lock on its cycle holds until this commits
+                data = ReportInput(status="in_progress", progress=40, narrative="Sent as the close starts.")
+                submit_report(item, egypt_focal_point, access_for(egypt_focal_point), data)
+                in_flight.set()
+                go_on.wait(10)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        reporting = pool.submit(slow_report)
+        assert in_flight.wait(10)
+        closing = pool.submit(_close_in_thread, cycle)
+        time.sleep(0.5)
+        assert not closing.done()  # the close waits for the report to commit
+        go_on.set()
+        reporting.result()
+        assert closing.result(timeout=10).state == "closing"
+    finish_close(cycle.pk)
+    assert CycleSnapshot.objects.get(cycle=cycle, implementation=item).reported_in_cycle
+
+
+def _close_in_thread(cycle):
+    from django.db import connection
+
+    try:
+        return move_cycle(cycle, "closed")
+    finally:
+        connection.close()

@@ -258,12 +258,16 @@ class ImplementationPages:
     def _shape(self):
         context = self.context
         bodies = tuple((b.pk, b.stale_after_days, b.unchanged_cycles) for b in context.bodies)
-        return bodies, tuple(sorted((body, cycle.pk) for body, cycle in context.overdue_cycles.items()))
+        windows = tuple(sorted((body, tuple(starts)) for body, starts in context.closed_windows.items()))
+        return bodies, tuple(sorted((body, cycle.pk) for body, cycle in context.overdue_cycles.items())), windows
 
     def __getitem__(self, page):
         days = sorted({body.stale_after_days for body in self.context.bodies})
         template = StalledContext(
-            now=SENTINEL_NOW, bodies=self.context.bodies, overdue_cycles=self.context.overdue_cycles
+            now=SENTINEL_NOW,
+            bodies=self.context.bodies,
+            overdue_cycles=self.context.overdue_cycles,
+            closed_windows=self.context.closed_windows,
         )
         sentinels = [*(template.stale_cutoff(d) for d in days), template.today]
         values = [*(self.context.stale_cutoff(d) for d in days), self.context.today]
@@ -313,6 +317,11 @@ class ImplementationViewSet(ListRetrieve):
 
     def etag(self, row):
         return row["etag"]
+
+    def render(self, page):
+        shape = self.shape_class(self.client)
+        shape.windows = stalled_context().closed_windows
+        return shape.render(page)
 
     @extend_schema(
         request=s.ReportInputSerializer,

@@ -168,11 +168,10 @@ def _reports_for_state(state: MemberState, author: User, cycles: list[ReviewCycl
 
 
 def _close(cycle: ReviewCycle) -> None:
-    cycle.state = ReviewCycle.State.CLOSED
+    cycle.state = ReviewCycle.State.UNDER_REVIEW
     cycle.opened_at = timezone.make_aware(datetime.combine(cycle.period_start, datetime.min.time()))
-    cycle.closed_at = cycle.opened_at + timedelta(days=200)
-    services.freeze_snapshot(cycle)
     cycle.save()
+    services.close_cycle_now(cycle)
 
 
 @transaction.atomic

@@ -167,6 +167,10 @@ class Organisation(models.Model):
     acronym_ar = models.CharField(_("acronym (Arabic)"), max_length=64, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=255)
     name_ar = models.CharField(_("name (Arabic)"), max_length=255)
+    email = models.EmailField(
+        _("contact e-mail"), blank=True, help_text=_("Where reminders of the organisation's commitments go.")
+    )
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
 
     class Meta:
         verbose_name = _("organisation")
@@ -324,8 +328,11 @@ class Recommendation(models.Model):
 class Implementation(models.Model):
     """What one member state has done about one recommendation: the current, durable state.
 
-    `last_reported_at`, `has_open_obstacle` and `unchanged_cycles` are kept up to date in the same
-    transaction as the report or cycle close that changes them, so the stalled scan is one indexed query.
+    `last_reported_at`, `has_open_obstacle`, `status_changed_at` and `open_commitment_due` are kept up to
+    date in the same transaction as the report, outcome or commitment that changes them, so the stalled scan
+    is one indexed query. Closing a cycle writes none of them: "unchanged over K closed cycles" compares
+    `status_changed_at`, which changes only when a report changes status or progress, with the times the
+    body's cycles closed.
     """
 
     recommendation = models.ForeignKey(
@@ -353,10 +360,16 @@ class Implementation(models.Model):
         default=False,
         help_text=_("An obstacle or support need was reported and the review has recorded no solution yet."),
     )
-    unchanged_cycles = models.PositiveSmallIntegerField(
-        _("closed cycles without change"),
-        default=0,
-        help_text=_("Consecutive closed review cycles at whose close status and progress had not changed."),
+    status_changed_at = models.DateTimeField(
+        _("status or progress last changed"),
+        default=timezone.now,
+        help_text=_("When a report last changed status or progress (or the item was created)."),
+    )
+    open_commitment_due = models.DateField(
+        _("earliest open commitment due"),
+        null=True,
+        blank=True,
+        help_text=_("The due date of the earliest commitment of this item that is still open."),
     )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -522,8 +535,23 @@ class ProgressReport(models.Model):
 
 
 class Evidence(models.Model):
+    """A file attached to a progress report or, when a commitment is marked done, to that commitment."""
+
     report = models.ForeignKey(
-        ProgressReport, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("report")
+        ProgressReport,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("report"),
+    )
+    commitment = models.ForeignKey(
+        "Commitment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("commitment"),
     )
     file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=255)
     original_name = models.CharField(_("original file name"), max_length=255)
@@ -539,6 +567,13 @@ class Evidence(models.Model):
         verbose_name = _("evidence file")
         verbose_name_plural = _("evidence files")
         ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(report__isnull=False, commitment__isnull=True)
+                | Q(report__isnull=True, commitment__isnull=False),
+                name="evidence_of_a_report_or_a_commitment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.original_name
@@ -622,6 +657,7 @@ class ReviewCycle(models.Model):
         PLANNED = "planned", pgettext_lazy("review cycle", "Planned")
         OPEN = "open", pgettext_lazy("review cycle", "Open")
         UNDER_REVIEW = "under_review", pgettext_lazy("review cycle", "Under review")
+        CLOSING = "closing", pgettext_lazy("review cycle", "Closing")
         CLOSED = "closed", pgettext_lazy("review cycle", "Closed")
 
     body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="cycles", verbose_name=_("body"))
@@ -640,7 +676,23 @@ class ReviewCycle(models.Model):
     )
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    history = HistoricalRecords()
+    closing_started_at = models.DateTimeField(_("closing started"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+    record = models.JSONField(
+        _("frozen record"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("What the cycle's report needs, counted once at its close and never changed."),
+    )
+    history = HistoricalRecords(excluded_fields=["record"])
 
     class Meta:
         verbose_name = _("review cycle")
@@ -672,15 +724,30 @@ class ReviewCycle(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError(_("Review cycles are closed, never deleted."))
 
+    @property
+    def is_closed(self) -> bool:
+        return self.state == self.State.CLOSED
+
+    @property
+    def takes_reports(self) -> bool:
+        """Reports count for a cycle while it is open or under review; never once its close has begun."""
+        return self.state in (self.State.OPEN, self.State.UNDER_REVIEW)
+
 
 class CycleSnapshot(models.Model):
-    """Status and progress of one implementation frozen when a cycle closed."""
+    """One implementation as it stood when a cycle closed: status, progress, whether it reported in the cycle,
+    and the stalled reasons that held then (with the dates their explanations need). Never changed."""
 
     cycle = models.ForeignKey(ReviewCycle, on_delete=models.PROTECT, related_name="snapshots")
     implementation = models.ForeignKey(Implementation, on_delete=models.PROTECT, related_name="snapshots")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     progress = models.PositiveSmallIntegerField(_("progress (%)"))
     reported_in_cycle = models.BooleanField(_("reported in this cycle"), default=False)
+    # Bit i set: the i-th StalledReason (in declaration order) held at the close. Null: closed before the
+    # reasons were frozen.
+    reasons = models.PositiveIntegerField(_("stalled reasons"), null=True, blank=True)
+    last_reported_at = models.DateTimeField(_("last reported"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status or progress last changed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("cycle snapshot")
@@ -739,6 +806,110 @@ class ReviewOutcome(models.Model):
     @property
     def records_solution(self) -> bool:
         return bool(self.solution.strip())
+
+
+class Commitment(models.Model):
+    """What a review agreed someone will do about an item, by when. Open until its owner marks it done (the
+    secretariat then confirms it or reopens it) or the secretariat drops it with a reason. "Late" is derived:
+    open past its due date (see `Implementation.open_commitment_due`, kept by tracker.core.commitments)."""
+
+    class Owner(models.TextChoices):
+        STATE = "state", _("The member state's focal points")
+        SECRETARIAT = "secretariat", _("The secretariat")
+        PARTNER = "partner", _("A partner organisation")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("commitment", "Open")
+        DONE = "done", pgettext_lazy("commitment", "Done")
+        DROPPED = "dropped", pgettext_lazy("commitment", "Dropped")
+
+    outcome = models.ForeignKey(
+        ReviewOutcome, on_delete=models.PROTECT, related_name="commitments", verbose_name=_("review outcome")
+    )
+    implementation = models.ForeignKey(
+        Implementation, on_delete=models.PROTECT, related_name="commitments", verbose_name=_("implementation")
+    )
+    description = models.TextField(_("what is to be done"), validators=text_rules())
+    owner = models.CharField(_("who"), max_length=16, choices=Owner.choices, default=Owner.STATE)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="commitments",
+        verbose_name=_("partner organisation"),
+    )
+    due_date = models.DateField(_("due by"), db_index=True)
+    state = models.CharField(
+        pgettext_lazy("commitment", "state"), max_length=16, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    done_at = models.DateTimeField(_("marked done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("marked done by"),
+    )
+    done_note = models.TextField(_("what was done"), blank=True, validators=text_rules())
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    dropped_reason = models.TextField(_("why it was dropped"), blank=True, validators=text_rules())
+    # Shown to the owner while the commitment is open again; earlier reasons stay in the history.
+    reopened_reason = models.TextField(_("why it was reopened"), blank=True, validators=text_rules())
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("commitment")
+        verbose_name_plural = _("commitments")
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="done") | Q(done_at__isnull=False), name="commitment_done_has_timestamp"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="dropped") | ~Q(dropped_reason=""), name="commitment_dropped_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(owner="partner") | Q(organisation__isnull=False), name="commitment_partner_is_named"
+            ),
+            models.CheckConstraint(
+                condition=Q(confirmed_at__isnull=True) | Q(state="done"), name="commitment_confirmed_is_done"
+            ),
+            models.CheckConstraint(
+                condition=Q(owner="partner") | Q(organisation__isnull=True),
+                name="commitment_organisation_only_for_partner",
+                violation_error_message=_("Name an organisation only when a partner organisation follows up."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.implementation_id} · {self.description[:60]}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValidationError(_("Commitments are dropped with a reason, never deleted."))
+
+    def is_late(self, today: date | None = None) -> bool:
+        return self.state == self.State.OPEN and self.due_date < (today or timezone.localdate())
+
+    def clean(self) -> None:
+        if self.owner == self.Owner.PARTNER and self.organisation_id is None:
+            raise ValidationError({"organisation": _("Name the partner organisation that follows up.")})
+        if self.state == self.State.DROPPED and not self.dropped_reason.strip():
+            raise ValidationError({"dropped_reason": _("Say why the commitment is dropped.")})
 
 
 class Profile(models.Model):

@@ -1,8 +1,9 @@
 """Querysets: the one place where visibility and the stalled rules are computed, in the database.
 
 The stalled rules read precomputed, indexed columns of Implementation (`last_reported_at`,
-`last_report_cycle`, `unchanged_cycles`, `has_open_obstacle`) and a handful of per-body constants
-(thresholds, the open cycle) loaded once per query, so a scan over a million items is one indexed query.
+`last_report_cycle`, `status_changed_at`, `has_open_obstacle`, `open_commitment_due`) and a handful of
+per-body constants (thresholds, the open cycle, when the last closed cycles began) loaded once per query, so
+a scan over a million items is one indexed query.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class StalledReason(models.TextChoices):
     UNCHANGED = "unchanged", _("No change over several closed cycles")
     PAST_TARGET = "past_target", _("Target date has passed")
     OPEN_OBSTACLE = "open_obstacle", _("Obstacle reported, no solution recorded")
+    LATE_COMMITMENT = "late_commitment", _("A commitment of the last review is late")
+
+    @property
+    def bit(self) -> int:
+        """This reason's bit in a frozen snapshot's `reasons` (declaration order: append, never reorder)."""
+        return 1 << list(StalledReason).index(self)
 
 
 SETTLED = ["implemented", "not_applicable"]
@@ -58,16 +65,27 @@ class StalledContext:
     bodies: list[Body] = field(default_factory=list)
     # body id -> open cycle whose deadline has passed
     overdue_cycles: dict[int, ReviewCycle] = field(default_factory=dict)
+    # body id -> when each of its closed cycles began (the previous close, or the first one's opening),
+    # most recent first: "unchanged over K closed cycles" means no change since the K-th of these.
+    closed_windows: dict[int, list[datetime]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, now: datetime | None = None) -> Self:
+    def load(cls, now: datetime | None = None, closing: ReviewCycle | None = None) -> Self:
+        """The context now; with `closing`, as it will be once that cycle has closed at `now`. Two queries:
+        the bodies, and the cycles that matter (open past their deadline, closed, the one closing)."""
         from tracker.core.models import Body, ReviewCycle
 
         now = now or timezone.now()
         today = timezone.localdate(now)
         bodies = list(Body.objects.only("id", "stale_after_days", "unchanged_cycles"))
-        overdue = ReviewCycle.objects.filter(state=ReviewCycle.State.OPEN, report_deadline__lt=today)
-        return cls(now=now, bodies=bodies, overdue_cycles={c.body_id: c for c in overdue})
+        overdue = Q(state=ReviewCycle.State.OPEN, report_deadline__lt=today)
+        cycles = list(ReviewCycle.objects.filter(overdue | closed_or(closing)))
+        return cls(
+            now=now,
+            bodies=bodies,
+            overdue_cycles={c.body_id: c for c in cycles if c.state == ReviewCycle.State.OPEN},
+            closed_windows=closed_windows(closing, now, [c for c in cycles if c.state != ReviewCycle.State.OPEN]),
+        )
 
     @property
     def today(self) -> date:
@@ -115,8 +133,32 @@ class StalledContext:
                 condition |= Q(**{BODY: body_id}) & not_reported
         return condition
 
+    def unchanged_cutoff(self, body_id: int, cycles: int) -> datetime | None:
+        """When the body's `cycles`-th most recent closed cycle began (None: fewer have closed)."""
+        windows = self.closed_windows.get(body_id, [])
+        return windows[cycles - 1] if len(windows) >= cycles else None
+
     def unchanged(self) -> Q:
-        return self._per_body("unchanged_cycles", lambda k: Q(unchanged_cycles__gte=k))
+        """Status and progress last changed before the K-th most recent closed cycle of the body began."""
+        cutoffs: dict[datetime, list[int]] = {}
+        for body in self.bodies:
+            cutoff = self.unchanged_cutoff(body.pk, body.unchanged_cycles)
+            if cutoff is not None:
+                cutoffs.setdefault(cutoff, []).append(body.pk)
+        if len(cutoffs) == 1 and len(self.bodies) == 1:
+            return Q(status_changed_at__lt=next(iter(cutoffs)))
+        condition = Q(pk__in=[])
+        for cutoff, body_ids in cutoffs.items():
+            condition |= Q(**{f"{BODY}__in": body_ids}) & Q(status_changed_at__lt=cutoff)
+        return condition
+
+    def unchanged_count(self, body_id: int, changed_at: datetime | None) -> int:
+        """Over how many of the body's closed cycles an item that last changed at `changed_at` stayed unchanged."""
+        windows = self.closed_windows.get(body_id, [])
+        return sum(1 for start in windows if changed_at is None or changed_at < start)
+
+    def late_commitment(self) -> Q:
+        return Q(open_commitment_due__lt=self.today)
 
     def past_target(self) -> Q:
         return Q(recommendation__target_date__lt=self.today)
@@ -132,6 +174,7 @@ class StalledContext:
             StalledReason.UNCHANGED: self.unchanged(),
             StalledReason.PAST_TARGET: self.past_target(),
             StalledReason.OPEN_OBSTACLE: self.open_obstacle(),
+            StalledReason.LATE_COMMITMENT: self.late_commitment(),
         }
 
     def any_condition(self) -> Q:
@@ -175,11 +218,20 @@ class StalledContext:
                 days,
             ) % {"cycle": cycle.name, "deadline": date_format(cycle.report_deadline), "days": days}
         if reason == StalledReason.UNCHANGED:
+            count = self.unchanged_count(body.pk, item.status_changed_at)
             return ngettext(
                 "Status and progress unchanged over %(count)d closed cycle (limit %(limit)d)",
                 "Status and progress unchanged over %(count)d closed cycles (limit %(limit)d)",
-                item.unchanged_cycles,
-            ) % {"count": item.unchanged_cycles, "limit": body.unchanged_cycles}
+                count,
+            ) % {"count": count, "limit": body.unchanged_cycles}
+        if reason == StalledReason.LATE_COMMITMENT:
+            due = item.open_commitment_due
+            days = (self.today - due).days if due else 0
+            return ngettext(
+                "A commitment due %(date)s is %(days)d day late",
+                "A commitment due %(date)s is %(days)d days late",
+                days,
+            ) % {"date": date_format(due) if due else "", "days": days}
         if reason == StalledReason.PAST_TARGET:
             target = recommendation.target_date
             days = (self.today - target).days if target else 0
@@ -189,6 +241,44 @@ class StalledContext:
                 days,
             ) % {"date": date_format(target) if target else "", "days": days}
         return gettext("Obstacle or support need reported; the review has recorded no solution")
+
+
+def closed_or(closing: ReviewCycle | None) -> Q:
+    from tracker.core.models import ReviewCycle
+
+    condition = Q(state=ReviewCycle.State.CLOSED)
+    return condition | Q(pk=closing.pk) if closing is not None else condition
+
+
+def closed_windows(
+    closing: ReviewCycle | None = None, now: datetime | None = None, cycles: list[ReviewCycle] | None = None
+) -> dict[int, list[datetime]]:
+    """{body id: when each closed cycle began, most recent first}; `closing` counts as closed at `now`.
+
+    A closed cycle began when the one before it closed; the body's first began when it opened (or, opened
+    before that was recorded, at the start of its period). `cycles`: the closed ones, if already loaded."""
+    from tracker.core.models import ReviewCycle
+
+    if cycles is None:
+        cycles = list(ReviewCycle.objects.filter(closed_or(closing)))
+    windows: dict[int, list[datetime]] = {}
+    last_close: dict[int, datetime] = {}
+    for cycle in sorted(cycles, key=lambda c: (c.body_id, _closed_at(c, closing, now), c.pk)):
+        start = last_close.get(cycle.body_id) or cycle.opened_at or _midnight(cycle.period_start)
+        windows.setdefault(cycle.body_id, []).insert(0, start)
+        last_close[cycle.body_id] = _closed_at(cycle, closing, now)
+    return windows
+
+
+def _closed_at(cycle: ReviewCycle, closing: ReviewCycle | None, now: datetime | None) -> datetime:
+    if closing is not None and cycle.pk == closing.pk:
+        return now or timezone.now()
+    assert cycle.closed_at is not None  # a database constraint: a closed cycle has its timestamp
+    return cycle.closed_at
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
 def _flag(condition: Q) -> ExpressionWrapper[Q]:

@@ -5,19 +5,18 @@ web form, the admin and the API cannot disagree.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tracker.core.history import columns as history_columns
-from tracker.core.history import insert_sql as history_insert_sql
 from tracker.core.history import record_item_history
 from tracker.core.models import (
     SETTLED_STATUSES,
@@ -29,10 +28,11 @@ from tracker.core.models import (
     Status,
 )
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.core.files.uploadedfile import UploadedFile
-    from django.db.models import QuerySet
 
     from tracker.core.models import Body, FocalPointDesignation, MemberState
     from tracker.core.permissions import Access
@@ -58,8 +58,22 @@ class ReportInput:
 
 def report_cycle_for(implementation: Implementation) -> ReviewCycle | None:
     """The cycle a report counts for: the body's open cycle, else the one under review (a report sent while
-    the secretariat reviews still belongs to that round), else none."""
-    return current_cycle_of(implementation.recommendation.meeting.body_id)
+    the secretariat reviews still belongs to that round), else none; never a cycle whose close has begun.
+
+    Inside a transaction on PostgreSQL the chosen cycle row is share-locked until the report commits, so a
+    close (which updates that row) waits for reports in flight and its freeze sees them; a report that waited
+    for a close re-reads the row and finds the cycle no longer takes reports."""
+    body_id = implementation.recommendation.meeting.body_id
+    if connection.vendor != "postgresql" or connection.get_autocommit():
+        return current_cycle_of(body_id)
+    table = connection.ops.quote_name(ReviewCycle._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE body_id = %s AND state IN (%s, %s) FOR SHARE",
+            [body_id, ReviewCycle.State.OPEN, ReviewCycle.State.UNDER_REVIEW],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return current_cycle_of(body_id, among=ids)
 
 
 def check_transition(implementation: Implementation, data: ReportInput) -> None:
@@ -101,8 +115,8 @@ def _build_report(
 def _apply_report(implementation: Implementation, report: ProgressReport) -> None:
     """Bring the implementation's durable state in line with a submitted report."""
     if (report.status, report.progress) != (implementation.status, implementation.progress):
-        # A reported change ends the "unchanged over closed cycles" streak at once, not at the next close.
-        implementation.unchanged_cycles = 0
+        # A reported change ends "unchanged over closed cycles" at once, not at the next close.
+        implementation.status_changed_at = report.submitted_at
     implementation.status = report.status
     implementation.progress = report.progress
     implementation.last_reported_at = report.submitted_at
@@ -220,11 +234,13 @@ def apply_outcome(outcome: ReviewOutcome) -> None:
             record_item_history(item, f"Review outcome {outcome.pk}: solution recorded", outcome.recorded_by_id)
 
 
-def current_cycle_of(body_id: int) -> ReviewCycle | None:
+def current_cycle_of(body_id: int, among: list[int] | None = None) -> ReviewCycle | None:
     """The cycle a review is about: the open one, else the one under review, else None."""
     cycles = ReviewCycle.objects.filter(
         body_id=body_id, state__in=[ReviewCycle.State.OPEN, ReviewCycle.State.UNDER_REVIEW]
     )
+    if among is not None:
+        cycles = cycles.filter(pk__in=among)
     return min(cycles, key=lambda c: c.state != ReviewCycle.State.OPEN, default=None)
 
 
@@ -234,6 +250,7 @@ CYCLE_MOVES: dict[str, set[str]] = {
     ReviewCycle.State.PLANNED: {ReviewCycle.State.OPEN},
     ReviewCycle.State.OPEN: {ReviewCycle.State.UNDER_REVIEW},
     ReviewCycle.State.UNDER_REVIEW: {ReviewCycle.State.CLOSED, ReviewCycle.State.OPEN},
+    ReviewCycle.State.CLOSING: set(),
     ReviewCycle.State.CLOSED: set(),
 }
 
@@ -249,6 +266,8 @@ def check_cycle_move(cycle: ReviewCycle, target: str) -> None:
                 "current": cycle.get_state_display(),
                 "allowed": ", ".join(str(ReviewCycle.State(s).label) for s in sorted(allowed)),
             }
+        elif cycle.state == ReviewCycle.State.CLOSING:
+            hint = _("Its close is under way.")
         else:
             hint = _("A closed cycle stays closed.")
         raise ValidationError(
@@ -265,17 +284,22 @@ def check_cycle_move(cycle: ReviewCycle, target: str) -> None:
 
 @transaction.atomic
 def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None) -> ReviewCycle:
-    """Move a cycle along planned → open → under review → closed; closing freezes a snapshot. `by` is who
-    moved it: the items' history credits the streak changes of a close to them."""
+    """Move a cycle along planned → open → under review → closed.
+
+    Closing never runs inside the request: the cycle becomes "closing" at once and a Celery task freezes its
+    record (`finish_close`), seconds later even at a million items. From that moment reports no longer count
+    for it (`report_cycle_for`); the freeze reads every report committed before, because a report holds a
+    share lock on its cycle row until it commits and this move waits for it."""
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
     check_cycle_move(cycle, target)
     now = timezone.now()
-    cycle.state = target
     if target == ReviewCycle.State.OPEN and cycle.opened_at is None:
         cycle.opened_at = now
     if target == ReviewCycle.State.CLOSED:
-        cycle.closed_at = now
-        freeze_snapshot(cycle, by=by)
+        target = ReviewCycle.State.CLOSING
+        cycle.closing_started_at, cycle.closed_by = now, by
+        transaction.on_commit(lambda: enqueue_close(cycle.pk))
+    cycle.state = target
     cycle.save()
     return cycle
 
@@ -295,86 +319,56 @@ def previous_closed_cycle(cycle: ReviewCycle) -> ReviewCycle | None:
     return closed.order_by("-closed_at", "-pk").first()
 
 
-def _same_as_before(previous: ReviewCycle | None) -> Q:
-    """True where status and progress equal the previous snapshot (an item new since then is compared
-    with its initial state, not started at 0%)."""
-    initial = Q(status=Status.NOT_STARTED, progress=0)
-    if previous is None:
-        return initial
-    from tracker.core.models import CycleSnapshot
+def finish_close(cycle_id: int) -> ReviewCycle | None:
+    """Freeze a closing cycle and mark it closed, in one transaction; what Celery runs after `move_cycle`.
 
-    snapshots = CycleSnapshot.objects.filter(cycle=previous, implementation=OuterRef("pk"))
-    return Exists(snapshots.filter(status=OuterRef("status"), progress=OuterRef("progress"))) | (
-        ~Exists(snapshots) & initial
-    )
+    Idempotent and safe to run twice at once: the cycle row is claimed with SKIP LOCKED, and a cycle that is
+    no longer closing is left alone. Returns the closed cycle, or None if there was nothing to do."""
+    from tracker.core.record import freeze_record
 
-
-def _update_streaks_postgresql(
-    items: QuerySet[Implementation], previous: ReviewCycle | None, reason: str, by: int | None
-) -> None:
-    """The same streak update as the portable one, as a hash join against the previous snapshot,
-    touching only rows whose streak changes (a million correlated probes took about a minute); the
-    rows it changes enter the history in the same statement."""
-    from tracker.core.models import CycleSnapshot
-
-    selected, params = items.values("id", "status", "progress").query.sql_with_params()
-    snapshot = connection.ops.quote_name(CycleSnapshot._meta.db_table)
-    table = connection.ops.quote_name(Implementation._meta.db_table)
-    sql = f"""
-        UPDATE {table} AS target
-        SET unchanged_cycles = CASE WHEN x.same THEN target.unchanged_cycles + 1 ELSE 0 END
-        FROM (
-            SELECT cur.id, (cur.status = COALESCE(s.status, %s) AND cur.progress = COALESCE(s.progress, 0)) AS same
-            FROM ({selected}) AS cur
-            LEFT JOIN {snapshot} AS s ON s.implementation_id = cur.id AND s.cycle_id = %s
-        ) AS x
-        WHERE x.id = target.id AND (x.same OR target.unchanged_cycles <> 0)
-        RETURNING target.*
-    """
-    columns = ", ".join(connection.ops.quote_name(c) for c in history_columns())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH changed AS ({sql}) " + history_insert_sql(f"SELECT {columns}, %s, %s, '~', %s FROM changed"),
-            [Status.NOT_STARTED, *params, previous.pk if previous else None, timezone.now(), reason, by],
+    with transaction.atomic():
+        cycle = (
+            ReviewCycle.objects.select_for_update(skip_locked=True)
+            .filter(pk=cycle_id, state=ReviewCycle.State.CLOSING)
+            .first()
         )
+        if cycle is None:
+            return None
+        now = timezone.now()
+        cycle.record = freeze_record(cycle, now)
+        cycle.state, cycle.closed_at = ReviewCycle.State.CLOSED, now
+        cycle.save()
+    return cycle
 
 
-def freeze_snapshot(cycle: ReviewCycle, batch_size: int | None = None, by: User | None = None) -> None:
-    """Snapshot every current implementation of the cycle's body and update its unchanged-cycles streak.
+def close_cycle_now(cycle: ReviewCycle, by: User | None = None) -> ReviewCycle:
+    """Close a cycle under review in this process (the demo, data loading, tests); the web, the admin and the
+    API go through `move_cycle`, which leaves the freeze to a Celery task."""
+    move_cycle(cycle, ReviewCycle.State.CLOSED, by=by)
+    closed = finish_close(cycle.pk)
+    return closed or ReviewCycle.objects.get(pk=cycle.pk)
 
-    Two set-based statements (an UPDATE and an INSERT ... SELECT), so closing a cycle over a million
-    items stays inside the database instead of moving every row through Python.
-    """
-    from tracker.core.models import CycleSnapshot
 
-    items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).order_by()
-    previous = previous_closed_cycle(cycle)
-    reason, by_id = f"Cycle {cycle.pk} closed: unchanged streak updated"[:100], by.pk if by else None
-    if connection.vendor == "postgresql":
-        _update_streaks_postgresql(items, previous, reason, by_id)
-    else:
-        streaks = dict(items.values_list("pk", "unchanged_cycles"))
-        items.update(
-            unchanged_cycles=Case(
-                When(_same_as_before(previous), then=F("unchanged_cycles") + 1),
-                default=Value(0),
-            )
-        )
-        now_streaks = dict(items.values_list("pk", "unchanged_cycles"))
-        changed = [pk for pk, streak in now_streaks.items() if streaks.get(pk) != streak]
-        record_item_history(Implementation.objects.filter(pk__in=changed), reason, by_id)
-    rows = items.annotate(
-        snapshot_cycle=Value(cycle.pk, output_field=IntegerField()),
-        snapshot_reported=Case(When(last_report_cycle=cycle.pk, then=Value(True)), default=Value(False)),
-    ).values("id", "status", "progress", "snapshot_cycle", "snapshot_reported")
-    select, params = rows.query.sql_with_params()
-    table = connection.ops.quote_name(CycleSnapshot._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (implementation_id, status, progress, cycle_id, reported_in_cycle) "
-            f"{select} ON CONFLICT DO NOTHING",
-            params,
-        )
+def enqueue_close(cycle_id: int) -> None:
+    """Hand the freeze to a worker. If the broker is down the cycle stays closing and beat's
+    `resume_stuck_closes` enqueues it again: the move that the user made is never lost or answered with 500."""
+    from tracker.core.tasks import close_cycle
+
+    try:
+        close_cycle.delay(cycle_id)
+    except Exception:  # any broker failure: kombu raises several kinds
+        log.warning("Could not enqueue the close of cycle %s; beat will retry", cycle_id, exc_info=True)
+
+
+def resume_stuck_closes(older_than_minutes: int = 10) -> list[int]:
+    """Enqueue again the closes whose task was lost (a worker killed mid-freeze rolls back, leaving the cycle
+    closing): beat calls this every few minutes; `finish_close` makes a duplicate harmless."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    stuck = ReviewCycle.objects.filter(state=ReviewCycle.State.CLOSING, closing_started_at__lt=cutoff)
+    ids = list(stuck.values_list("pk", flat=True))
+    for cycle_id in ids:
+        enqueue_close(cycle_id)
+    return ids
 
 
 # --- Focal point designations --------------------------------------------------------------------

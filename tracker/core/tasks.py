@@ -17,3 +17,19 @@ def ping(token: str) -> dict[str, str]:
 def heartbeat() -> None:
     """Beat's periodic sign of life in the logs: shows that beat and a worker both run."""
     log.info("beat heartbeat at %s", timezone.now().isoformat())
+
+
+@shared_task(name="tracker.tasks.close_cycle", acks_late=True, time_limit=1800, soft_time_limit=1700)
+def close_cycle(cycle_id: int) -> bool:
+    """Freeze a closing cycle's record (tracker.core.services.finish_close); True if this run closed it."""
+    from tracker.core.services import finish_close
+
+    return finish_close(cycle_id) is not None
+
+
+@shared_task(name="tracker.tasks.resume_stuck_closes", time_limit=60, soft_time_limit=50)
+def resume_stuck_closes() -> list[int]:
+    """Beat's safety net: enqueue again a close whose task was lost."""
+    from tracker.core.services import resume_stuck_closes as resume
+
+    return resume()

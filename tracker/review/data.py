@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from tracker.core import record
 from tracker.core.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
 from tracker.core.querysets import FOLLOWED_UP, SETTLED, StalledContext, StalledReason, stalled_reasons_of
 from tracker.core.services import current_cycle_of
@@ -22,6 +23,7 @@ from tracker.review.forms import ANY_REASON
 
 ROWS_PER_PAGE = 25
 SUMMARY_CACHE_SECONDS = 60
+FROZEN_CACHE_SECONDS = 24 * 3600
 TABLE_ROWS_PER_PAGE = 50
 
 
@@ -127,6 +129,35 @@ def baseline_cycle(filters):
     )
 
 
+def summarise(rows, cycle):
+    """Totals, per-state rows and per-reason counts from aggregate rows (live or frozen: the same keys).
+    With a cycle, each state's missing reports are counted and the states most missing come first."""
+    aggregates = ["total", "implemented", "not_applicable", "stalled", *(r.value for r in StalledReason)]
+    states = {s.pk: s for s in MemberState.objects.filter(pk__in=[r["member_state_id"] for r in rows])}
+    per_state = []
+    totals = dict.fromkeys(aggregates, 0)
+    for row in rows:
+        for key in aggregates:
+            totals[key] += row[key]
+        per_state.append(
+            {
+                "state": states[row["member_state_id"]],
+                **row,
+                "completion": completion(row["implemented"], row["total"] - row["not_applicable"]),
+            }
+        )
+    if cycle is not None:
+        # The secretariat's first question: which states are late for this cycle. Most missing first.
+        for row in per_state:
+            row["missing"] = row["expected"] - row["reported"]
+        per_state.sort(key=lambda r: (-r["missing"], r["state"].name))
+    else:
+        per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
+    totals["completion"] = completion(totals["implemented"], totals["total"] - totals["not_applicable"])
+    reasons = [{"reason": reason, "count": totals[reason.value]} for reason in StalledReason]
+    return {"totals": totals, "per_state": per_state, "reasons": reasons, "cycle": cycle}
+
+
 @dataclass
 class ReviewData:
     filters: Filters
@@ -227,31 +258,32 @@ class ReviewData:
         return cycle if cycle is not None and cycle.state in live else None
 
     def summary(self):
-        rows = self.summary_rows()
-        aggregates = ["total", "implemented", "not_applicable", "stalled", *(r.value for r in StalledReason)]
-        states = {s.pk: s for s in MemberState.objects.filter(pk__in=[r["member_state_id"] for r in rows])}
-        per_state = []
-        totals = dict.fromkeys(aggregates, 0)
-        for row in rows:
-            for key in aggregates:
-                totals[key] += row[key]
-            per_state.append(
-                {
-                    "state": states[row["member_state_id"]],
-                    **row,
-                    "completion": completion(row["implemented"], row["total"] - row["not_applicable"]),
-                }
-            )
-        if self.reporting_cycle() is not None:
-            # The secretariat's first question: which states are late for this cycle. Most missing first.
-            for row in per_state:
-                row["missing"] = row["expected"] - row["reported"]
-            per_state.sort(key=lambda r: (-r["missing"], r["state"].name))
-        else:
-            per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
-        totals["completion"] = completion(totals["implemented"], totals["total"] - totals["not_applicable"])
-        reasons = [{"reason": reason, "count": totals[reason.value]} for reason in StalledReason]
-        return {"totals": totals, "per_state": per_state, "reasons": reasons, "cycle": self.reporting_cycle()}
+        return summarise(self.summary_rows(), self.reporting_cycle())
+
+    def scope(self, with_reason=True):
+        """The filters as the frozen record understands them (the summary, like the live one, ignores the reason)."""
+        f = self.filters
+        reason = f.reason if with_reason else ""
+        return record.Scope(meeting=f.meeting, state=f.state, theme=f.theme, status=f.status, reason=reason)
+
+    def frozen(self):
+        """The chosen cycle's frozen record, if it is closed with one (its report and exports read only that)."""
+        cycle = self.filters.cycle
+        return cycle if cycle is not None and cycle.is_closed and cycle.record else None
+
+    def frozen_summary(self):
+        """The summary as it stood at the close, from the cycle's snapshot rows (cached: it never changes)."""
+        cycle = self.frozen()
+        key = "frozen-summary:" + hashlib.sha256(repr([cycle.pk, *self._scope_key()]).encode()).hexdigest()
+        rows = cache.get(key)
+        if rows is None:
+            rows = record.per_state_rows(cycle, self.scope(with_reason=False))
+            cache.set(key, rows, FROZEN_CACHE_SECONDS)
+        return summarise(rows, cycle)
+
+    def _scope_key(self):
+        f = self.filters
+        return [getattr(f.meeting, "pk", None), getattr(f.state, "pk", None), getattr(f.theme, "pk", None), f.status]
 
     # --- the matrix ------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from tracker.core import record
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -53,14 +55,45 @@ def row(data, item):
     ]
 
 
+def frozen_row(item):
+    last = timezone.localtime(item.last_reported_at).date().isoformat() if item.last_reported_at else ""
+    return [
+        str(item.recommendation.meeting),
+        item.recommendation.reference,
+        item.recommendation.text,
+        item.member_state.name,
+        item.get_status_display(),
+        item.progress,
+        last,
+        _("Yes") if item.reasons else _("No"),
+        "; ".join(item.explanations),
+    ]
+
+
 def rows(data):
     yield headers()
+    if data.frozen():  # a closed cycle: what was frozen at its close, never the live items
+        for item in record.frozen_items(data.filters.cycle, data.scope()):
+            yield [escape_formula(value) for value in frozen_row(item)]
+        return
     for item in data.table_items().iterator(chunk_size=2000):
         yield [escape_formula(value) for value in row(data, item)]
 
 
 def filename(data, extension):
-    return f"review-{data.filters.body.code}-{timezone.localdate():%Y-%m-%d}.{extension}"
+    cycle = data.frozen()
+    day = timezone.localtime(cycle.closed_at).date() if cycle else timezone.localdate()
+    return f"review-{data.filters.body.code}-{day:%Y-%m-%d}.{extension}"
+
+
+def footer(data):
+    cycle = data.frozen()
+    if cycle:
+        return _("As frozen at the close of %(cycle)s on %(date)s") % {
+            "cycle": cycle.name,
+            "date": date_format(timezone.localtime(cycle.closed_at).date()),
+        }
+    return _("Exported on %(date)s") % {"date": date_format(timezone.localdate())}
 
 
 class _Echo:
@@ -89,7 +122,7 @@ def xlsx_response(data, rtl=False):
     for values in rows(data):
         sheet.append(values)
     sheet.append([])
-    sheet.append([_("Exported on %(date)s") % {"date": date_format(timezone.localdate())}])
+    sheet.append([footer(data)])
     spool = tempfile.TemporaryFile()
     workbook.save(spool)
     spool.seek(0)

@@ -15,6 +15,7 @@ from import_export.admin import ExportMixin, ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from tracker.core import models, services
+from tracker.core.querysets import StalledReason
 from tracker.secretariat.paging import EstimatedCountPaginator
 from tracker.secretariat.resources import FocalPointResource, RecommendationResource
 
@@ -279,8 +280,9 @@ class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHisto
         "version",
         "last_reported_at",
         "last_report_cycle",
-        "unchanged_cycles",
+        "status_changed_at",
         "has_open_obstacle",
+        "open_commitment_due",
         "created_at",
         "updated_at",
     ]
@@ -510,6 +512,12 @@ class FocalPointDesignationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExpor
         return designation
 
 
+def moved_message(cycle):
+    if cycle.state == models.ReviewCycle.State.CLOSING:
+        return _("Closing %(cycle)s: its record is being frozen in the background.") % {"cycle": cycle}
+    return _("%(cycle)s is now %(state)s.") % {"cycle": cycle, "state": cycle.get_state_display()}
+
+
 @admin.register(models.ReviewCycle)
 class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
     list_display = [
@@ -525,22 +533,17 @@ class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
     list_filter = ["state", "body"]
     search_fields = ["name_en", "name_ar"]
     list_select_related = ["body"]
-    readonly_fields = ["state", "opened_at", "closed_at"]
+    readonly_fields = ["state", "opened_at", "closing_started_at", "closed_at", "closed_by"]
     actions = ["open_cycle", "start_review", "close_cycle"]
 
     def _move(self, request, queryset, target):
         for cycle in queryset:
             try:
-                services.move_cycle(cycle, target, by=request.user)
+                moved = services.move_cycle(cycle, target, by=request.user)
             except ValidationError as error:
                 self.message_user(request, f"{cycle}: {' '.join(error.messages)}", messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    _("%(cycle)s is now %(state)s.")
-                    % {"cycle": cycle, "state": models.ReviewCycle.State(target).label},
-                    messages.SUCCESS,
-                )
+                self.message_user(request, moved_message(moved), messages.SUCCESS)
 
     @admin.action(description=_("Open the selected cycle"), permissions=["change"])
     def open_cycle(self, request, queryset):
@@ -579,10 +582,26 @@ class ReviewCycleAdmin(NoDeleteMixin, SafeHistoryAdmin):
 
 @admin.register(models.CycleSnapshot)
 class CycleSnapshotAdmin(NoDeleteMixin, LargeTableMixin, admin.ModelAdmin):
-    list_display = ["cycle", "implementation", "status", "progress", "reported_in_cycle"]
+    list_display = ["cycle", "implementation", "status", "progress", "reported_in_cycle", "stalled_reasons"]
     list_filter = ["cycle", "status", "reported_in_cycle"]
     list_select_related = ["cycle", "implementation__recommendation", "implementation__member_state"]
-    readonly_fields = ["cycle", "implementation", "status", "progress", "reported_in_cycle"]
+    readonly_fields = [
+        "cycle",
+        "implementation",
+        "status",
+        "progress",
+        "reported_in_cycle",
+        "stalled_reasons",
+        "last_reported_at",
+        "status_changed_at",
+    ]
+    exclude = ["reasons"]
+
+    @admin.display(description=_("stalled reasons at the close"))
+    def stalled_reasons(self, snapshot):
+        if snapshot.reasons is None:
+            return _("not recorded")
+        return "; ".join(str(r.label) for r in StalledReason if snapshot.reasons & r.bit) or "–"
 
     def has_add_permission(self, request):
         return False
