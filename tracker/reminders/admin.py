@@ -22,7 +22,7 @@ class ReminderAdmin(admin.ModelAdmin):
 
     list_display = [
         "kind",
-        "recipient",
+        "addressee",
         "member_state",
         "cycle",
         "stage",
@@ -33,9 +33,9 @@ class ReminderAdmin(admin.ModelAdmin):
         "short_error",
     ]
     list_filter = ["member_state", "cycle", "kind", ("state", ReminderStatusFilter), "body"]
-    search_fields = ["recipient__username", "recipient__email", "stage", "scope", "last_error"]
+    search_fields = ["recipient__username", "recipient__email", "recipient_email", "stage", "scope", "last_error"]
     list_select_related = ["recipient", "member_state", "cycle", "body"]
-    raw_id_fields = ["recipient"]
+    raw_id_fields = ["recipient", "commitment"]
     date_hierarchy = "created_at"
     actions = ["send_due_now", "resend"]
     readonly_fields = [f.name for f in Reminder._meta.fields]
@@ -46,6 +46,11 @@ class ReminderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the log is the proof of what was sent
+
+    @admin.display(description=_("recipient"), ordering="recipient__username")
+    def addressee(self, obj):
+        """The user, or the address of a recipient without an account (a partner, the secretariat's mailbox)."""
+        return obj.addressee
 
     @admin.display(description=_("last error"))
     def short_error(self, obj):

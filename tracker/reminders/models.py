@@ -1,12 +1,17 @@
-"""The reminder log: one row per e-mail due to one recipient (written by `policy`, sent by `sending`)."""
+"""The reminder log: one row per e-mail due to one recipient (written by `policy`, sent by `sending`).
+
+A recipient is a user (focal points, secretariat officers) or, for those who have no account (a partner
+organisation, the body's secretariat mailbox), an e-mail address: exactly one of the two is set.
+"""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from tracker.core.models import Body, Language, MemberState, ReviewCycle
+from tracker.core.models import Body, Commitment, Language, MemberState, ReviewCycle
 
 
 class Reminder(models.Model):
@@ -17,6 +22,8 @@ class Reminder(models.Model):
         OVERDUE = "overdue", _("Overdue")
         STALLED_DIGEST = "stalled_digest", _("Monthly stalled digest")
         SECRETARIAT_DIGEST = "secretariat_digest", _("Weekly secretariat digest")
+        COMMITMENT_DUE = "commitment_due", _("Commitment due soon")
+        COMMITMENT_LATE = "commitment_late", _("Commitment late")
 
     class State(models.TextChoices):
         PENDING = "pending", pgettext_lazy("reminder", "Pending")
@@ -26,7 +33,17 @@ class Reminder(models.Model):
         CANCELLED = "cancelled", pgettext_lazy("reminder", "Cancelled")
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("recipient")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        verbose_name=_("recipient"),
+    )
+    recipient_email = models.EmailField(
+        _("recipient's address"),
+        blank=True,
+        help_text=_("For a recipient without an account: a partner organisation or the secretariat's mailbox."),
     )
     body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("body"))
     member_state = models.ForeignKey(
@@ -45,6 +62,14 @@ class Reminder(models.Model):
         related_name="reminders",
         verbose_name=_("review cycle"),
     )
+    commitment = models.ForeignKey(
+        Commitment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        verbose_name=_("commitment"),
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     stage = models.CharField(
         _("stage"), max_length=32, help_text=_("Which reminder of its kind: days before, overdue round, or period.")
@@ -52,7 +77,10 @@ class Reminder(models.Model):
     scope = models.CharField(
         _("scope"),
         max_length=32,
-        help_text=_("What the reminder is about: the cycle (cycle-12) or, for digests, the period (2026-11)."),
+        help_text=_(
+            "What the reminder is about: the cycle (cycle-12), the commitment (commitment-7) or, for digests, "
+            "the period (2026-11)."
+        ),
     )
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ARABIC)
     cc = models.JSONField(_("copied to"), default=list, blank=True)
@@ -76,10 +104,30 @@ class Reminder(models.Model):
             models.UniqueConstraint(
                 fields=["recipient", "scope", "kind", "stage"], name="one_reminder_per_recipient_scope_kind_stage"
             ),
+            # The same key for recipients known by address only (the key above never matches a NULL recipient).
+            models.UniqueConstraint(
+                fields=["recipient_email", "scope", "kind", "stage"],
+                condition=Q(recipient__isnull=True),
+                name="one_reminder_per_address_scope_kind_stage",
+            ),
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False, recipient_email="")
+                | (Q(recipient__isnull=True) & ~Q(recipient_email="")),
+                name="reminder_to_a_user_or_an_address",
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "due_at"], name="reminder_state_due"),
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} · {self.recipient} · {self.stage}"
+        return f"{self.get_kind_display()} · {self.addressee} · {self.stage}"
+
+    @property
+    def addressee(self):
+        """Who the e-mail goes to, for display: the user, or the address of a recipient without an account."""
+        return self.recipient if self.recipient_id else self.recipient_email
+
+    @property
+    def address(self):
+        return self.recipient.email if self.recipient_id else self.recipient_email

@@ -10,17 +10,23 @@ Stages:
   a moved deadline starts its own reminders;
 - overdue: round n is due n x `overdue_every_days` after the deadline, at most `overdue_max_reminders`;
   from `escalate_after_days` overdue the alternates and the secretariat are copied;
-- the monthly stalled digest (scope "2026-11") and the weekly secretariat digest (scope "2026-W47").
+- the monthly stalled digest (scope "2026-11") and the weekly secretariat digest (scope "2026-W47");
+- commitments (scope "commitment-7"): the same policy read against the commitment's due date ("3d-20261201",
+  "o2-20261201"), while it is open. The owner is reminded: a state's primary focal points (alternates and
+  the secretariat copied on escalation), the secretariat, or a partner organisation by its address (the
+  secretariat copied). When nobody of the owner can be reached, the secretariat is reminded instead.
 Only the current stage is due: after an outage the job catches up with the latest one, not every missed one.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils import timezone
 
-from tracker.core.models import Body, FocalPointDesignation, Implementation, ReviewCycle
+from tracker.core.models import Body, Commitment, FocalPointDesignation, Implementation, ReviewCycle
 from tracker.core.permissions import SECRETARIAT_GROUP
 from tracker.reminders.models import Reminder
 
@@ -38,21 +44,30 @@ class CycleStage:
 
 def cycle_stage(cycle, body, today):
     """The reminder stage of an open cycle on `today`, or None when nothing is due that day."""
-    deadline = cycle.report_deadline
+    return deadline_stage(cycle.report_deadline, body, today, Kind.BEFORE_DEADLINE, Kind.OVERDUE)
+
+
+def commitment_stage(commitment, body, today):
+    """The reminder stage of an open commitment on `today`: the body's policy, read against its due date."""
+    return deadline_stage(commitment.due_date, body, today, Kind.COMMITMENT_DUE, Kind.COMMITMENT_LATE)
+
+
+def deadline_stage(deadline, body, today, before_kind, overdue_kind):
+    """The latest stage reached on `today` for a deadline under the body's policy, or None."""
     stamp = f"{deadline:%Y%m%d}"
     if today <= deadline:
         days_left = (deadline - today).days
         reached = [offset for offset in body.reminder_offsets() if offset >= days_left]
         if not reached:
             return None
-        return CycleStage(Kind.BEFORE_DEADLINE, f"{min(reached)}d-{stamp}")
+        return CycleStage(before_kind, f"{min(reached)}d-{stamp}")
     days_over = (today - deadline).days
     rounds = min(days_over // body.overdue_every_days, body.overdue_max_reminders)
     if rounds < 1:
         return None
     nominal_days = rounds * body.overdue_every_days  # escalation follows the round, not the catch-up day
     return CycleStage(
-        Kind.OVERDUE,
+        overdue_kind,
         f"o{rounds}-{stamp}",
         escalated=nominal_days >= body.escalate_after_days,
         overdue_days=nominal_days,
@@ -72,8 +87,13 @@ def cycle_scope(cycle_id):
     return f"cycle-{cycle_id}"
 
 
+def commitment_scope(commitment_id):
+    return f"commitment-{commitment_id}"
+
+
 def key_of(row):
-    return (row.recipient_id, row.scope, row.kind, row.stage)
+    """The unique key: a user, or (for recipients without an account) an address, with scope, kind, stage."""
+    return (row.recipient_id, row.recipient_email, row.scope, row.kind, row.stage)
 
 
 def missing_by_state(cycles):
@@ -105,7 +125,11 @@ def secretariat_users():
     return list(users.select_related("tracker_profile").order_by("pk"))
 
 
-def user_language(user, default="en"):
+# Without a language of its own, the secretariat reads English (as on its digest).
+SECRETARIAT_LANGUAGE = "en"
+
+
+def user_language(user, default=SECRETARIAT_LANGUAGE):
     profile = getattr(user, "tracker_profile", None)
     return (profile.language if profile else "") or default
 
@@ -141,20 +165,26 @@ class Designations:
         return [d for d in self.of(body_id, state_id) if d.role == FP.Role.ALTERNATE]
 
 
-def _row(designation_or_user, body, kind, scope, stage, *, state=None, cycle=None, cc=(), language=None, now=None):
-    user = getattr(designation_or_user, "user", designation_or_user)
+def _row(to, body, kind, scope, stage, *, state=None, cycle=None, commitment=None, cc=(), language=None, now=None):
+    """An unsaved row to `to`: a designation (its user, in its language), a user, or an address (no account)."""
+    if isinstance(to, str):
+        user, address = None, to
+    else:
+        user, address = getattr(to, "user", to), ""
     if language is None:
-        language = designation_or_user.preferred_language
+        language = to.preferred_language
     return Reminder(
         recipient=user,
+        recipient_email=address,
         body=body,
         member_state=state,
         cycle=cycle,
+        commitment=commitment,
         kind=kind,
         scope=scope,
         stage=stage,
         language=language,
-        cc=sorted(set(cc) - {user.email} - {""}),
+        cc=sorted(set(cc) - {user.email if user else address} - {""}),
         due_at=now,
     )
 
@@ -223,6 +253,73 @@ def _secretariat_rows(bodies, today, designations, open_cycles, missing, staff, 
             )
 
 
+def open_commitments(bodies, today):
+    """Open commitments of current items that may have a reminder due on `today`, each with its `body_id`."""
+    horizon = max((max(body.reminder_offsets(), default=0) for body in bodies.values()), default=0)
+    rows = Commitment.objects.filter(
+        state=Commitment.State.OPEN,
+        due_date__lte=today + timedelta(days=horizon),
+        implementation__in=Implementation.objects.current(),
+    )
+    rows = rows.annotate(body_id=F("implementation__recommendation__meeting__body_id"))
+    return rows.select_related("implementation__member_state", "organisation").order_by("due_date", "pk")
+
+
+def _to_the_secretariat(body, staff):
+    """(recipient, language) of the secretariat: the body's mailbox, or else each member of the group.
+
+    The weekly digest reaches the mailbox on the first officer's e-mail, so the mailbox reads that language.
+    """
+    if body.secretariat_email:
+        yield body.secretariat_email, user_language(staff[0]) if staff else SECRETARIAT_LANGUAGE
+        return
+    for user in staff:
+        yield user, user_language(user)
+
+
+def _commitment_recipients(commitment, body, stage, designations, staff):
+    """(recipient, language, cc) of one commitment's reminder, by owner."""
+    Owner = Commitment.Owner
+    state_id = commitment.implementation.member_state_id
+    secretariat = secretariat_addresses(body, staff)
+    if commitment.owner == Owner.STATE and designations.of(body.pk, state_id):
+        alternates = designations.alternates(body.pk, state_id)
+        for designation in designations.primaries(body.pk, state_id):
+            cc = []
+            if stage.escalated:
+                cc = [d.user.email for d in alternates if d.user_id != designation.user_id] + secretariat
+            yield designation, designation.preferred_language, cc
+        return
+    organisation = commitment.organisation
+    if commitment.owner == Owner.PARTNER and organisation.email:
+        yield organisation.email, organisation.language, secretariat
+        return
+    # The secretariat's own commitments, and those whose owner has nobody to write to: never chased by nobody.
+    for recipient, language in _to_the_secretariat(body, staff):
+        yield recipient, language, []
+
+
+def _commitment_rows(commitments, bodies, today, designations, staff, now):
+    for commitment in commitments:
+        body = bodies[commitment.body_id]
+        stage = commitment_stage(commitment, body, today)
+        if stage is None:
+            continue
+        for recipient, language, cc in _commitment_recipients(commitment, body, stage, designations, staff):
+            yield _row(
+                recipient,
+                body,
+                stage.kind,
+                commitment_scope(commitment.pk),
+                stage.label,
+                state=commitment.implementation.member_state,
+                commitment=commitment,
+                cc=cc,
+                language=language,
+                now=now,
+            )
+
+
 @dataclass
 class Plan:
     """What is due at one moment, and what it was computed from (the sender reuses both)."""
@@ -258,6 +355,7 @@ def due(now=None):
         rows.extend(_cycle_rows(cycle, today, designations, missing, staff, now))
     rows.extend(_stalled_rows(bodies, today, designations, stalled_by_state(), now))
     rows.extend(_secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now))
+    rows.extend(_commitment_rows(open_commitments(bodies, today), bodies, today, designations, staff, now))
     members = defaultdict(list)
     for link in Body.member_states.through.objects.select_related("memberstate"):
         members[link.body_id].append(link.memberstate)

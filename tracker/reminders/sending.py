@@ -104,14 +104,14 @@ def _claim_once(batch_size, now, journal, takes_back):
     with transaction.atomic():
         candidates = list(
             Reminder.objects.filter(due)
-            .order_by("recipient_id", "pk")
+            .order_by("recipient_id", "recipient_email", "pk")
             .select_for_update(skip_locked=True)
-            .values_list("pk", "recipient_id", "state", "claimed_at", "attempts")[:batch_size]
+            .values_list("pk", "recipient_id", "recipient_email", "state", "claimed_at", "attempts")[:batch_size]
         )
         candidates = _whole_recipients(candidates, batch_size)
         sent = _sent_by_a_dead_worker(candidates, journal)
         if sent is None:  # Redis went away since the ping: leave the taken-back rows for a later run
-            candidates, sent = [c for c in candidates if c[2] == State.PENDING], {}
+            candidates, sent = [c for c in candidates if c[3] == State.PENDING], {}
         write_sent(sent)
         ids = [c[0] for c in candidates if c[0] not in sent]
         if ids:
@@ -125,15 +125,15 @@ def _whole_recipients(candidates, batch_size):
     """Leave the last recipient's rows for the next batch, unless it is the only one: one e-mail each."""
     if len(candidates) < batch_size:
         return candidates
-    last = candidates[-1][1]
-    return [c for c in candidates if c[1] != last] or candidates
+    last = candidates[-1][1:3]  # a user, or the address of a recipient without an account
+    return [c for c in candidates if c[1:3] != last] or candidates
 
 
 def _sent_by_a_dead_worker(candidates, journal):
     """{pk: journal entry} of the taken-back rows whose e-mail had left; None when the journal cannot say."""
     claims = {
         pk: send_journal.claim_token(claimed_at, attempts)
-        for pk, _, state, claimed_at, attempts in candidates
+        for pk, _, _, state, claimed_at, attempts in candidates
         if state == State.SENDING
     }
     if not claims or journal is None:
@@ -238,7 +238,7 @@ def _cc_for(rows, plan):
     for row in rows:
         planned = plan.planned(row)
         addresses.update(planned.cc if planned else row.cc)
-    return sorted(addresses - {rows[0].recipient.email})
+    return sorted(addresses - {rows[0].address})
 
 
 # A batch stops before its lease runs out (a slow SMTP server, a run without Celery's time limit) and hands
@@ -260,7 +260,7 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None):
     content = BatchContent(due_rows, plan)
     empty = [r.pk for r in due_rows if content.is_empty_for(r)]
     _finish(empty, state=State.CANCELLED, last_error="Nothing left to report when it was to be sent.")
-    no_address = [r.pk for r in due_rows if r.pk not in set(empty) and not r.recipient.email]
+    no_address = [r.pk for r in due_rows if r.pk not in set(empty) and not r.address]
     _finish(no_address, state=State.FAILED, last_error="The recipient has no e-mail address.")
     result.cancelled += len(empty)
     result.failed += len(no_address)
@@ -268,7 +268,7 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None):
     by_recipient = defaultdict(list)
     for row in due_rows:
         if row.pk not in skip:
-            by_recipient[row.recipient_id].append(row)
+            by_recipient[(row.recipient_id, row.recipient_email)].append(row)
     if by_recipient:
         _send_grouped(by_recipient, content, plan, result, connection, now, SentMarks(journal), lease_ends)
 
@@ -296,11 +296,11 @@ def _send_grouped(by_recipient, content, plan, result, connection, now, marks, l
                 release([r for group in groups[index:] for r in group], now, result)
                 break
             cc = _cc_for(rows, plan)
-            message = compose(rows[0].recipient, rows, content, cc)
+            message = compose(rows, content, cc)
             try:
                 connection.send_messages([message])
             except Exception as error:
-                log.warning("reminders: sending to user %s failed: %r", rows[0].recipient_id, error)
+                log.warning("reminders: sending to %s failed: %r", rows[0].addressee, error)
                 _retry_or_fail(rows, error, result, now)
                 continue
             # Noted at once: a worker killed after this line never sends this e-mail again.
@@ -370,12 +370,16 @@ def run(now=None, batch_size=None, budget_seconds=None, connection=None):
 
 
 def cancel_stale(member_state_id=None, now=None):
-    """Cancel pending rows that are no longer due (called after a report is submitted)."""
+    """Cancel pending rows that are no longer due (called after a report is submitted or a commitment changes)."""
     plan = policy.due(now)
     pending = Reminder.objects.filter(state=State.PENDING)
     if member_state_id is not None:
         pending = pending.filter(member_state_id=member_state_id)
-    stale = [row.pk for row in pending.only("pk", "recipient_id", "scope", "kind", "stage") if not plan.expects(row)]
+    stale = [
+        row.pk
+        for row in pending.only("pk", "recipient_id", "recipient_email", "scope", "kind", "stage")
+        if not plan.expects(row)
+    ]
     return Reminder.objects.filter(pk__in=stale, state=State.PENDING).update(
         state=State.CANCELLED, last_error="No longer due."
     )

@@ -29,5 +29,5 @@ def send_due_reminders():
 
 @shared_task(name="tracker.reminders.cancel_stale", ignore_result=True, time_limit=120, soft_time_limit=100)
 def cancel_stale_reminders(member_state_id=None):
-    """After a report is submitted: cancel the state's pending reminders that are no longer due."""
+    """After a report is submitted or a commitment changes: cancel the state's pending reminders no longer due."""
     return {"cancelled": sending.cancel_stale(member_state_id)}

@@ -16,9 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run=False, plan_only=False, batch_size=None, **options):
         if dry_run:
             due = policy.due().rows.values()
-            for row in sorted(due, key=lambda r: (r.kind, r.scope, r.stage, r.recipient_id)):
+            for row in sorted(due, key=lambda r: (r.kind, r.scope, r.stage, str(r.addressee))):
                 cc = f" cc {', '.join(row.cc)}" if row.cc else ""
-                self.stdout.write(f"{row.kind} {row.scope} {row.stage} → {row.recipient.username}{cc}")
+                self.stdout.write(f"{row.kind} {row.scope} {row.stage} → {row.addressee}{cc}")
             self.stdout.write(f"{len(due)} reminders due (already sent ones included).")
             return
         created = policy.plan()
