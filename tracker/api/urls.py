@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from tracker.api import views
+from tracker.api import commitments, views
 
 app_name = "api"
 
@@ -18,6 +18,7 @@ router.register("progress-reports", views.ProgressReportViewSet, basename="progr
 router.register("review-cycles", views.ReviewCycleViewSet, basename="review-cycle")
 router.register("review-outcomes", views.ReviewOutcomeViewSet, basename="review-outcome")
 router.register("focal-points", views.FocalPointViewSet, basename="focal-point")
+router.register("commitments", commitments.CommitmentViewSet, basename="commitment")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -6,16 +6,20 @@ A file is judged by its content, never by its name: the type is read from its fi
 and served with that type's extension and content type (a JPEG named `page.html` is served as `page.jpg`, an
 image). Office files with macros are refused, and so is an Office file (a zip package) whose declared content
 would inflate past `EVIDENCE_MAX_UNPACKED_BYTES` or more than a hundredfold: checked from the zip's directory,
-without extracting anything. Quotas: `EVIDENCE_MAX_FILES_PER_REPORT` files per report and
-`EVIDENCE_MAX_BYTES_PER_STATE` for all the files of a member state (its reports of every body).
+without extracting anything. Quotas: `EVIDENCE_MAX_FILES_PER_REPORT` files per report (and per commitment) and
+`EVIDENCE_MAX_BYTES_PER_STATE` for all the files of a member state (its reports and commitments of every body).
+
+A file belongs to a progress report or, when a commitment is marked done, to that commitment: both are
+"holders" here, judged by the same rules.
 """
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import filetype
 from django.conf import settings
@@ -29,8 +33,11 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.core.files.uploadedfile import UploadedFile
 
-    from tracker.core.models import Evidence, ProgressReport
+    from tracker.core.models import Commitment, Evidence, ProgressReport
     from tracker.core.permissions import Access
+
+    #: What an evidence file belongs to.
+    Holder: TypeAlias = ProgressReport | Commitment
 
 
 @dataclass(frozen=True)
@@ -202,13 +209,30 @@ def check_file(uploaded: UploadedFile) -> FileType:
     return ALLOWED_TYPES[mime]
 
 
-def check_upload(report: ProgressReport, uploaded_files: list[UploadedFile]) -> list[FileType]:
-    """Check new files for a saved report: each file, then the quotas of the report and of its member state.
+def _too_many(holder: Holder, limit: int, count: int) -> str:
+    from tracker.core.models import Commitment
+
+    if isinstance(holder, Commitment):
+        return ngettext(
+            "A commitment holds at most %(limit)d evidence file; this one would have %(count)d.",
+            "A commitment holds at most %(limit)d evidence files; this one would have %(count)d.",
+            limit,
+        ) % {"limit": limit, "count": count}
+    return ngettext(
+        "A report holds at most %(limit)d evidence file; this one would have %(count)d.",
+        "A report holds at most %(limit)d evidence files; this one would have %(count)d.",
+        limit,
+    ) % {"limit": limit, "count": count}
+
+
+def check_upload(holder: Holder, uploaded_files: list[UploadedFile]) -> list[FileType]:
+    """Check new files for a saved report or commitment: each file, then the quotas of the holder and of its
+    member state (whose files of reports and of commitments count together).
 
     Call inside the transaction that stores them: the member state's row is locked so that two uploads for
     the same state cannot both pass the quota. Raises ValidationError({"evidence": [...]}).
     """
-    from django.db.models import Sum
+    from django.db.models import Q, Sum
 
     from tracker.core.models import Evidence, MemberState
 
@@ -222,22 +246,12 @@ def check_upload(report: ProgressReport, uploaded_files: list[UploadedFile]) -> 
     if errors:
         raise ValidationError({"evidence": errors})
     most = settings.EVIDENCE_MAX_FILES_PER_REPORT
-    count = report.evidence.count() + len(uploaded_files)
+    count = holder.evidence.count() + len(uploaded_files)
     if count > most:
-        raise ValidationError(
-            {
-                "evidence": [
-                    ngettext(
-                        "A report holds at most %(limit)d evidence file; this one would have %(count)d.",
-                        "A report holds at most %(limit)d evidence files; this one would have %(count)d.",
-                        most,
-                    )
-                    % {"limit": most, "count": count}
-                ]
-            }
-        )
-    state = MemberState.objects.select_for_update().get(pk=report.implementation.member_state_id)
-    stored = Evidence.objects.filter(report__implementation__member_state=state).aggregate(total=Sum("size"))
+        raise ValidationError({"evidence": [_too_many(holder, most, count)]})
+    state = MemberState.objects.select_for_update().get(pk=holder.implementation.member_state_id)
+    of_state = Q(report__implementation__member_state=state) | Q(commitment__implementation__member_state=state)
+    stored = Evidence.objects.filter(of_state).aggregate(total=Sum("size"))
     total = (stored["total"] or 0) + sum(cast(int, uploaded.size) for uploaded in uploaded_files)
     limit = settings.EVIDENCE_MAX_BYTES_PER_STATE
     if total > limit:
@@ -254,6 +268,28 @@ def check_upload(report: ProgressReport, uploaded_files: list[UploadedFile]) -> 
             }
         )
     return kinds
+
+
+def store(uploaded: UploadedFile, kind: FileType, author: User, **holder: Holder) -> Evidence:
+    """Write one checked file (see `check_upload`) for its holder, `report=` or `commitment=`."""
+    from tracker.core.models import Evidence
+
+    digest = hashlib.sha256()
+    for chunk in uploaded.chunks():
+        digest.update(chunk)
+    uploaded.seek(0)
+    # The stubs allow a file without a name or size; an uploaded file always has both. The stored name takes the
+    # extension of the detected type (`content_type`, set before the file is written).
+    original = "".join(c for c in cast(str, uploaded.name) if c.isprintable())[:255] or "evidence"
+    return Evidence.objects.create(
+        file=uploaded,
+        original_name=original,
+        content_type=kind.mime,
+        size=cast(int, uploaded.size),
+        sha256=digest.hexdigest(),
+        uploaded_by=author,
+        **holder,
+    )
 
 
 def stored_suffix(content_type: str) -> str:
@@ -273,13 +309,19 @@ def download_name(original_name: str, content_type: str) -> str:
 
 def may_download(evidence: Evidence, access: Access, user: User | AnonymousUser) -> bool:
     """Whoever may see the item sees its submitted reports' files, and the author their draft's; the files of an
-    archived report are the secretariat's only."""
+    archived report are the secretariat's only. A commitment's files are seen by whoever sees its item."""
     from tracker.core.models import Implementation
 
     report = evidence.report
-    if not report.is_submitted and report.author_id != user.pk:
-        return False
-    if report.is_archived and not access.can_manage:
-        return False
+    if report is None:
+        if evidence.commitment is None:
+            return False  # the database refuses such a row; never serve one
+        implementation_id = evidence.commitment.implementation_id
+    else:
+        if not report.is_submitted and report.author_id != user.pk:
+            return False
+        if report.is_archived and not access.can_manage:
+            return False
+        implementation_id = report.implementation_id
     items = Implementation.objects.current().visible_to(access)
-    return items.filter(pk=report.implementation_id).exists()
+    return items.filter(pk=implementation_id).exists()

@@ -43,9 +43,12 @@ RECORD_VERSION = 1
 
 def freeze_record(cycle: ReviewCycle, now: datetime) -> dict[str, Any]:
     """Write the cycle's snapshot rows and return the constants to keep in `cycle.record`."""
+    from tracker.core.commitments import commitment_summary
+
     context = StalledContext.load(now, closing=cycle)
     _insert_snapshots(cycle, context)
-    return _constants(cycle, context)
+    commitments = commitment_summary(cycle.body, before=cycle, today=context.today)
+    return {**_constants(cycle, context), "commitments": commitments.as_record()}
 
 
 def _reasons_mask(context: StalledContext) -> Any:
@@ -241,6 +244,14 @@ def frozen_items(cycle: ReviewCycle, scope: Scope | None = None) -> Iterator[Fro
     targets = (cycle.record or {}).get("targets", {})
     for row in rows.iterator(chunk_size=2000):
         yield FrozenItem(row, context, targets)
+
+
+def frozen_commitments(cycle: ReviewCycle) -> Any:
+    """"Commitments from the last review" as they stood at this cycle's close (None if not frozen)."""
+    from tracker.core.commitments import CommitmentSummary
+
+    frozen = (cycle.record or {}).get("commitments")
+    return CommitmentSummary.from_record(frozen) if frozen is not None else None
 
 
 def outcomes(cycle: ReviewCycle) -> QuerySet[ReviewOutcome]:

@@ -5,7 +5,8 @@ from itertools import groupby
 
 from django.utils import timezone
 
-from tracker.core.models import DueState, Implementation, MemberState, ReviewCycle
+from tracker.core.commitments import open_commitments
+from tracker.core.models import Commitment, DueState, Implementation, MemberState, ReviewCycle
 from tracker.core.querysets import StalledContext, explain_stalled
 
 URGENCY = {DueState.OVERDUE: 0, DueState.DUE_SOON: 2, DueState.DUE: 3, DueState.REPORTED: 4, DueState.NONE: 5}
@@ -96,3 +97,13 @@ def states_overview(access):
         ),
         stalled=Count("implementations", filter=Q(implementations__in=stalled_ids)),
     ).order_by("name_en")
+
+
+def state_commitments(access, state_ids, today=None):
+    """The open commitments the states' focal points owe, earliest due (so the late ones) first, each marked
+    late or not. One query."""
+    today = today or timezone.localdate()
+    rows = list(open_commitments(access, state_ids, owners=[Commitment.Owner.STATE]))
+    for commitment in rows:
+        commitment.late = commitment.is_late(today)
+    return rows

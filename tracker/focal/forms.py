@@ -109,3 +109,28 @@ class ReportForm(forms.Form):
                 self.add_error(field if field in self.fields else None, errors)
         else:
             self.add_error(None, error)
+
+
+class CommitmentDoneForm(forms.Form):
+    """What the owner did about a commitment, with optional evidence. Rules: tracker.core.commitments.mark_done."""
+
+    note = forms.CharField(
+        label=_("What was done"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=REPORT_TEXT_MAX_LENGTH,
+        error_messages={"required": _("Say what was done.")},
+    )
+    evidence = MultipleFileField(label=_("Evidence files"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = filesizeformat(settings.EVIDENCE_MAX_BYTES)
+        self.fields["evidence"].help_text = _("PDF, images, Word or Excel; up to %(limit)s each.") % {"limit": limit}
+
+    def add_validation_error(self, error: ValidationError):
+        """Show a service ValidationError next to the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)

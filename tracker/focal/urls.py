@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("items/<int:pk>/", views.item_page, name="item"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
+    path("commitments/<int:pk>/done/", views.commitment_done, name="commitment_done"),
 ]

@@ -6,16 +6,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker.core import commitments as commitment_rules
 from tracker.core import evidence as evidence_rules
 from tracker.core import services
-from tracker.core.models import Evidence, Implementation, MemberState, ProgressReport, ThematicArea
+from tracker.core.models import Commitment, Evidence, Implementation, MemberState, ProgressReport, ThematicArea
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
-from tracker.focal.dashboard import open_cycles, state_overview, states_overview
-from tracker.focal.forms import HomeFilterForm, ReportForm
+from tracker.focal.dashboard import open_cycles, state_commitments, state_overview, states_overview
+from tracker.focal.forms import CommitmentDoneForm, HomeFilterForm, ReportForm
 
 
 @login_required
@@ -42,6 +44,8 @@ def home(request):
             "theme": theme.code if theme else None,
             "themes": ThematicArea.objects.all(),
             "today": timezone.localdate(),
+            "commitments": state_commitments(access, state_ids),
+            "can_report": access.can_report,
         },
     )
 
@@ -131,9 +135,21 @@ def _render_item(request, item, access, form, draft, conflict=None, status=200):
             "cycle": cycle,
             "due": item.due_state(cycle, timezone.localdate()),
             "themes": item.recommendation.themes.all(),
+            "commitments": _item_commitments(item, access),
         },
         status=status,
     )
+
+
+def _item_commitments(item, access):
+    """The item's commitments, each marked with whether this user may mark it done (no query per commitment)."""
+    rows = list(commitment_rules.item_commitments(item))
+    for commitment in rows:
+        commitment.implementation = item
+        commitment.may_mark = commitment.state == Commitment.State.OPEN and commitment_rules.may_mark_done(
+            access, commitment
+        )
+    return rows
 
 
 def _save(request, form, item, access, draft):
@@ -175,9 +191,48 @@ def _save(request, form, item, access, draft):
 
 
 @login_required
+def commitment_done(request, pk):
+    """The owner marks a commitment done, with a note and optional evidence: a small form that fits a phone."""
+    commitment = get_object_or_404(Commitment.objects.only("pk", "implementation_id"), pk=pk)
+    item, access = _visible_item(request, commitment.implementation_id)  # 404 for what the user may not see
+    commitment = Commitment.objects.select_related("organisation").get(pk=pk)
+    commitment.implementation = item
+    if not commitment_rules.may_mark_done(access, commitment):
+        raise PermissionDenied(_("You may not mark this commitment done."))
+    if request.method != "POST" and commitment.state != Commitment.State.OPEN:
+        messages.info(request, _("This commitment is no longer open: %(state)s.") % {"state": _state(commitment)})
+        return redirect(reverse("item", args=[item.pk]) + "#commitments")
+    form = CommitmentDoneForm(request.POST or None, request.FILES or None, initial={"note": commitment.done_note})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            commitment_rules.mark_done(
+                commitment, request.user, access, form.cleaned_data["note"], files=form.cleaned_data["evidence"]
+            )
+        except commitment_rules.WrongState as error:
+            form.add_error(None, error)
+            status = 409
+        except ValidationError as error:
+            form.add_validation_error(error)
+        else:
+            messages.success(request, _("The commitment is marked done. The secretariat will confirm it."))
+            return redirect(reverse("item", args=[item.pk]) + "#commitments")
+    if form.errors and status == 200:
+        status = 400
+    context = {"commitment": commitment, "item": item, "form": form}
+    return render(request, "focal/commitment_done.html", context, status=status)
+
+
+def _state(commitment):
+    if commitment.state == Commitment.State.DONE:
+        return _("marked done") if commitment.confirmed_at is None else _("done and confirmed")
+    return _("dropped")
+
+
+@login_required
 def evidence_download(request, pk):
     """The file, as an attachment, under the type read from its content (name and content type alike)."""
-    evidence = get_object_or_404(Evidence.objects.select_related("report"), pk=pk)
+    evidence = get_object_or_404(Evidence.objects.select_related("report", "commitment"), pk=pk)
     if not evidence_rules.may_download(evidence, request_access(request), request.user):
         raise Http404
     response = FileResponse(

@@ -14,13 +14,17 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from tracker.core import record
+from tracker.core.commitments import commitment_summary, item_commitments, record_outcome_with_commitments
 from tracker.core.models import Implementation, ReviewCycle
 from tracker.core.permissions import request_access
 from tracker.core.querysets import SETTLED, explain_stalled
-from tracker.core.services import CYCLE_MOVES, check_cycle_move, closing_summary, move_cycle, record_outcome
+from tracker.core.services import CYCLE_MOVES, check_cycle_move, closing_summary, move_cycle
+from tracker.core.trends import trends
 from tracker.review import exports
+from tracker.review.charts import trend_panel
 from tracker.review.data import Filters, ReviewData
-from tracker.review.forms import CycleMoveForm, OutcomeForm, ReviewFilterForm
+from tracker.review.forms import CycleMoveForm, OutcomeForm, ReviewFilterForm, commitment_formset, with_more_rows
 
 REPORT_ITEMS_LIMIT = 500
 
@@ -82,6 +86,9 @@ def review(request):
         "can_manage": access.can_manage,
         "query": querystring(request, page=None),
         "cycle_moves": cycle_moves(data.filters.cycle) if access.can_manage else [],
+        "closing": closing_progress(data.filters.cycle),
+        "trend": overview_trend(data.filters),
+        "commitments": commitment_summary(data.filters.body, before=data.filters.cycle, items=data.base_items()),
     }
     if data.filters.view == "table":
         context["table"] = data.table()
@@ -91,6 +98,23 @@ def review(request):
     context["next_query"] = querystring(request, page=page + 1)
     context["previous_query"] = querystring(request, page=page - 1 if page > 1 else None)
     return render(request, "review/review.html", context)
+
+
+def overview_trend(filters):
+    """The region's (or the chosen state's) four measures over the last closed cycles, with a link to the rest."""
+    series = trends(filters.body, None, state=filters.state).overall
+    if series is None:
+        return None
+    link = reverse("review:trends") + (f"?state={filters.state.iso_code}" if filters.state else "")
+    heading = _("Trends over the last closed cycles")
+    return trend_panel(series, "trend-overview", heading=heading, level=2, link=link)
+
+
+def closing_progress(cycle):
+    """What the page says while a close runs in the background (it refreshes itself until the cycle is closed)."""
+    if cycle is None or cycle.state != ReviewCycle.State.CLOSING:
+        return None
+    return {"started": cycle.closing_started_at, "items": closing_summary(cycle)["items"]}
 
 
 def cycle_moves(cycle):
@@ -126,6 +150,9 @@ def move(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
+            if moved.state == ReviewCycle.State.CLOSING:
+                messages.success(request, _("Closing %(cycle)s: its record is being frozen.") % {"cycle": moved.name})
+                return redirect(f"{reverse('review:index')}?cycle={moved.pk}")
             messages.success(
                 request, _("%(cycle)s is now %(state)s.") % {"cycle": moved.name, "state": moved.get_state_display()}
             )
@@ -162,29 +189,40 @@ def safe_next(request):
 
 @review_access
 def outcome(request, pk):
+    """Record what the review concluded and, when it agrees a solution, its commitments (what, who, by when)."""
     item = get_object_or_404(Implementation.objects.select_related("recommendation__meeting", "member_state"), pk=pk)
     access = request_access(request)
     form = OutcomeForm(request.POST or None)
+    promises = commitment_formset(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not access.can_manage:
             raise PermissionDenied(_("Only the secretariat records review outcomes."))
-        if form.is_valid():
+        if request.POST.get("action") == "more_rows":
+            form, promises = with_more_rows(request.POST)
+        elif form.is_valid() and (not promises.is_bound or promises.is_valid()):
             try:
-                record_outcome(item, request.user, access, **form.cleaned_data)
+                record_outcome_with_commitments(
+                    item, request.user, access, promises.inputs() if promises.is_bound else (), **form.cleaned_data
+                )
             except ValidationError as error:
-                form.add_error(None, error)
+                by_field = error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}
+                for field, errors in by_field.items():
+                    form.add_error(field if field in form.fields else None, errors)
             else:
                 messages.success(request, _("The review outcome was recorded."))
                 return redirect(safe_next(request))
     context = {
         "item": item,
         "form": form,
+        "promises": promises,
         "can_manage": access.can_manage,
         "explanations": explain_stalled(item),
         "outcomes": item.outcomes.select_related("recorded_by", "cycle"),
+        "commitments": item_commitments(item),
         "next": local_path(request, request.GET.get("next") or request.POST.get("next")) or "",
     }
-    return render(request, "review/outcome.html", context, status=400 if form.errors else 200)
+    refused = form.errors or (promises.is_bound and not promises.is_valid())
+    return render(request, "review/outcome.html", context, status=400 if refused else 200)
 
 
 @review_access
@@ -206,38 +244,54 @@ def export_xlsx(request):
 
 @review_access
 def cycle_report(request):
-    """A printable report for the review meeting of a cycle (print stylesheet), in Arabic or English."""
+    """A printable report for the review meeting of a cycle (print stylesheet), in Arabic or English. A closed
+    cycle's report reads only its frozen record, so it prints the same numbers forever."""
     lang = language_from(request)
     with translation.override(lang):
         _form, data = load(request)
         if data.filters.body is None:
             return render(request, "review/empty.html")
-        cycle = data.filters.cycle
-        stalled = list(data.stalled_items()[: REPORT_ITEMS_LIMIT + 1])
-        for item in stalled:
-            data.decorate(item)
-        outcomes = []
-        if cycle is not None:
-            outcomes = list(
-                cycle.outcomes.select_related(
-                    "implementation__recommendation", "implementation__member_state", "recorded_by"
-                ).order_by("implementation__recommendation_id", "-created_at")
-            )
-        context = {
-            "data": data,
-            "cycle": cycle,
-            "summary": data.summary(),
-            "stalled": stalled[:REPORT_ITEMS_LIMIT],
-            "truncated": len(stalled) > REPORT_ITEMS_LIMIT,
-            "limit": REPORT_ITEMS_LIMIT,
-            "outcomes": outcomes,
-            "reported": reported_in_cycle(data, cycle),
-            "lang": lang,
-            "rtl": lang == "ar",
-        }
+        context = {**report_context(data), "data": data, "lang": lang, "rtl": lang == "ar"}
         response = render(request, "review/report.html", context)
         response["Content-Language"] = lang
         return response
+
+
+def report_context(data):
+    cycle = data.filters.cycle
+    if data.frozen():
+        stalled = record.stalled_items(cycle, data.scope(), limit=REPORT_ITEMS_LIMIT + 1)
+        summary = data.frozen_summary()
+        reported = frozen_reported(cycle, data)
+        outcomes = list(record.outcomes(cycle))
+        commitments = record.frozen_commitments(cycle)
+    else:
+        stalled = list(data.stalled_items()[: REPORT_ITEMS_LIMIT + 1])
+        for item in stalled:
+            data.decorate(item)
+        summary, reported = data.summary(), reported_in_cycle(data, cycle)
+        outcomes = list(record.outcomes(cycle)) if cycle is not None else []
+        commitments = commitment_summary(data.filters.body, before=cycle, items=data.base_items())
+    return {
+        "cycle": cycle,
+        "frozen": bool(data.frozen()),
+        "summary": summary,
+        "stalled": stalled[:REPORT_ITEMS_LIMIT],
+        "truncated": len(stalled) > REPORT_ITEMS_LIMIT,
+        "limit": REPORT_ITEMS_LIMIT,
+        "outcomes": outcomes,
+        "reported": reported,
+        "commitments": commitments,
+    }
+
+
+def frozen_reported(cycle, data):
+    """How many of the unsettled items frozen at the close had reported in the cycle."""
+    return (
+        record.snapshots(cycle, data.scope(with_reason=False))
+        .exclude(status__in=SETTLED)
+        .aggregate(expected=Count("pk"), reported=Count("pk", filter=Q(reported_in_cycle=True)))
+    )
 
 
 def reported_in_cycle(data, cycle):

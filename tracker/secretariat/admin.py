@@ -357,7 +357,17 @@ class EvidenceAdmin(NoDeleteMixin, admin.ModelAdmin):
         "report__implementation__member_state",
         "uploaded_by",
     ]
-    readonly_fields = ["report", "file", "original_name", "content_type", "size", "sha256", "uploaded_by", "created_at"]
+    readonly_fields = [
+        "report",
+        "commitment",
+        "file",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "created_at",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -637,3 +647,6 @@ class ProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "language"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user"]
+
+
+from tracker.secretariat import commitments_admin  # noqa: E402, F401  (registers the commitments' admin)
