@@ -1,6 +1,8 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 VAR_DIR=/var/lib/tracker
-RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
+# Pango, HarfBuzz and the Noto fonts (Arabic included): WeasyPrint's needs for the meeting pack's PDF.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # The production lock only: the development tools (requirements-dev.lock) stay out of the image.
 COPY requirements.lock ./

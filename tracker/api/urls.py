@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from tracker.api import commitments, views
+from tracker.api import commitments, pack, views
 
 app_name = "api"
 
@@ -21,6 +21,9 @@ router.register("focal-points", views.FocalPointViewSet, basename="focal-point")
 router.register("commitments", commitments.CommitmentViewSet, basename="commitment")
 
 urlpatterns = [
+    path("v1/review-cycles/<int:cycle_id>/pack/", pack.PackCreate.as_view(), name="review-cycle-pack"),
+    path("v1/review-cycles/<int:cycle_id>/pack/<int:pk>/", pack.PackStatus.as_view(), name="review-cycle-pack-detail"),
+    path("v1/review-cycles/<int:cycle_id>/pack/<int:pk>/file/", pack.PackFile.as_view(), name="review-cycle-pack-file"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.review import trends_views, views
+from tracker.review import pack_views, trends_views, views
 
 app_name = "review"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     path("trends/", trends_views.trends_page, name="trends"),
     path("cycles/move/", views.move, name="move_cycle"),
     path("items/<int:pk>/outcome/", views.outcome, name="outcome"),
+    path("pack/", pack_views.pack, name="pack"),
+    path("pack/<int:pk>/", pack_views.pack_status, name="pack_status"),
+    path("pack/<int:pk>/download/", pack_views.pack_download, name="pack_download"),
 ]
