@@ -101,3 +101,33 @@ def test_it_has_two_closed_cycles_and_an_open_one_in_the_demo():
     run("load_demo_data")
     states = sorted(ReviewCycle.objects.values_list("state", flat=True))
     assert states == ["closed", "closed", "open"]
+
+
+def test_it_builds_a_demo_whose_snapshots_agree_with_its_reports_and_whose_states_differ():
+    from tracker.core.models import Commitment, CycleSnapshot
+
+    run("load_demo_data")
+    for cycle in ReviewCycle.objects.filter(state="closed"):
+        reported = set(cycle.reports.filter(state="submitted").values_list("implementation_id", flat=True))
+        frozen = set(
+            CycleSnapshot.objects.filter(cycle=cycle, reported_in_cycle=True).values_list(
+                "implementation_id", flat=True
+            )
+        )
+        assert frozen == reported and reported
+        for snapshot in CycleSnapshot.objects.filter(cycle=cycle, implementation_id__in=reported):
+            last = (
+                ProgressReport.objects.submitted()
+                .filter(implementation_id=snapshot.implementation_id, submitted_at__lte=cycle.closed_at)
+                .order_by("-submitted_at")
+                .first()
+            )
+            assert (snapshot.status, snapshot.progress) == (last.status, last.progress)
+    # ... and shows a region with diligent, late and stalled states
+    stalled = Implementation.objects.stalled()
+    assert stalled.count() < 0.6 * Implementation.objects.current().count()
+    real = stalled.filter(recommendation__is_sample=False)
+    assert not real.filter(member_state__iso_code__in=["EG", "JO", "MA", "TN"]).exists()  # diligent
+    assert real.filter(member_state__iso_code="LY").count() == 7  # stalled since the first cycle
+    late = [c for c in Commitment.objects.all() if c.is_late()]
+    assert 0 < len(late) < Commitment.objects.filter(state="done").count()  # a few late, most done

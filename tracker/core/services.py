@@ -283,7 +283,7 @@ def check_cycle_move(cycle: ReviewCycle, target: str) -> None:
 
 
 @transaction.atomic
-def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None) -> ReviewCycle:
+def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None, *, enqueue: bool = True) -> ReviewCycle:
     """Move a cycle along planned → open → under review → closed.
 
     Closing never runs inside the request: the cycle becomes "closing" at once and a Celery task freezes its
@@ -298,7 +298,8 @@ def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None) -> Revie
     if target == ReviewCycle.State.CLOSED:
         target = ReviewCycle.State.CLOSING
         cycle.closing_started_at, cycle.closed_by = now, by
-        transaction.on_commit(lambda: enqueue_close(cycle.pk))
+        if enqueue:  # not when the caller freezes it at once (close_cycle_now)
+            transaction.on_commit(lambda: enqueue_close(cycle.pk))
     cycle.state = target
     cycle.save()
     return cycle
@@ -344,7 +345,7 @@ def finish_close(cycle_id: int) -> ReviewCycle | None:
 def close_cycle_now(cycle: ReviewCycle, by: User | None = None) -> ReviewCycle:
     """Close a cycle under review in this process (the demo, data loading, tests); the web, the admin and the
     API go through `move_cycle`, which leaves the freeze to a Celery task."""
-    move_cycle(cycle, ReviewCycle.State.CLOSED, by=by)
+    move_cycle(cycle, ReviewCycle.State.CLOSED, by=by, enqueue=False)
     closed = finish_close(cycle.pk)
     return closed or ReviewCycle.objects.get(pk=cycle.pk)
 
