@@ -140,9 +140,7 @@ def test_it_finishes_a_close_once_however_often_the_task_runs(reference):
     assert cycle.snapshots.count() == 7 * 22
 
 
-def test_it_counts_a_report_sent_while_closing_for_the_next_round_not_the_closing_cycle(
-    reference, egypt_focal_point
-):
+def test_it_counts_a_report_sent_while_closing_for_the_next_round_not_the_closing_cycle(reference, egypt_focal_point):
     from tracker.core.services import ReportInput, submit_report
 
     closing = move_cycle(move_cycle(move_cycle(make_cycle(reference, "a"), "open"), "under_review"), "closed")

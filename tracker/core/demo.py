@@ -306,8 +306,7 @@ def _accounts_for_states(body: Body, today: date) -> dict[str, User]:
     authors = {}
     for code in DILIGENT + LATE + STALLED:
         username = f"fp-{code.lower()}"
-        spec = next((a for a in ACCOUNTS if a.username == username), None)
-        if spec is None:
+        if username not in users:
             spec = DemoAccount(username, "Focal", f"point {code}", FOCAL_POINT_GROUP, code, "primary")
             users[username] = _account(spec)
             _designate(users[username], spec, body, today - timedelta(days=CYCLE_DAYS * 3 + 60))

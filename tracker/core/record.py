@@ -98,7 +98,7 @@ def _constants(cycle: ReviewCycle, context: StalledContext) -> dict[str, Any]:
         "windows": [start.isoformat() for start in context.closed_windows.get(cycle.body_id, [])],
         "overdue_cycle": overdue
         and {"name_en": overdue.name_en, "name_ar": overdue.name_ar, "deadline": overdue.report_deadline.isoformat()},
-        "targets": {str(pk): day.isoformat() for pk, day in targets.items()},
+        "targets": {str(pk): day.isoformat() for pk, day in targets.items() if day is not None},
     }
 
 
@@ -121,7 +121,7 @@ def frozen_context(cycle: ReviewCycle) -> StalledContext | None:
             body_id=cycle.body_id,
             name_en=info["name_en"],
             name_ar=info["name_ar"],
-            report_deadline=parse_date(info["deadline"]),
+            report_deadline=date.fromisoformat(info["deadline"]),
         )
     windows = [parse_datetime(start) for start in record["windows"]]
     return StalledContext(
@@ -247,7 +247,7 @@ def frozen_items(cycle: ReviewCycle, scope: Scope | None = None) -> Iterator[Fro
 
 
 def frozen_commitments(cycle: ReviewCycle) -> Any:
-    """"Commitments from the last review" as they stood at this cycle's close (None if not frozen)."""
+    """The commitments from the last review as they stood at this cycle's close (None if not frozen)."""
     from tracker.core.commitments import CommitmentSummary
 
     frozen = (cycle.record or {}).get("commitments")

@@ -116,7 +116,7 @@ def _apply_report(implementation: Implementation, report: ProgressReport) -> Non
     """Bring the implementation's durable state in line with a submitted report."""
     if (report.status, report.progress) != (implementation.status, implementation.progress):
         # A reported change ends "unchanged over closed cycles" at once, not at the next close.
-        implementation.status_changed_at = report.submitted_at
+        implementation.status_changed_at = report.submitted_at or timezone.now()
     implementation.status = report.status
     implementation.progress = report.progress
     implementation.last_reported_at = report.submitted_at
