@@ -112,3 +112,9 @@ def test_it_lists_the_items_stalled_at_the_close_with_the_reasons_frozen_then(
     assert len(stalled) == 154 - 5  # never-reported items: reported nothing for 180 days at the close
     assert not reported & {item.pk for item in stalled}
     assert all("Never reported" in item.explanations[0] for item in stalled)
+
+
+def test_it_says_when_a_cycle_closed_before_records_were_frozen(client, reviewer, closed):
+    ReviewCycle.objects.filter(pk=closed.pk).update(record=None)  # as a cycle closed by an earlier version
+    page = get(client, f"/review/report/?cycle={closed.pk}&lang=en", reviewer).content.decode()
+    assert "closed before the tracker froze the record" in page and "Situation on" in page
