@@ -2,6 +2,11 @@
 list (`?page_size=100`, all states) with raw psycopg and one hand-written SQL query, producing the same
 `results` JSON as /api/v1/implementations/ (stalled reasons included). No Django, no authentication.
 
+`unchanged_cycles` is derived as the API derives it: the number of the body's closed cycles that began after the
+item's status or progress last changed (a closed cycle began when the one before it closed, the first when it
+opened, else at midnight of its period's first day); "unchanged" holds when the K-th most recent of those began
+after the change (K = the body's `unchanged_cycles`).
+
 Run: DATABASE_URL=postgres://... gunicorn bench.raw_api_app:application
 """
 
@@ -15,27 +20,46 @@ from urllib.parse import urlencode, urlparse
 import psycopg
 
 SQL = """
+WITH closed AS (
+  SELECT body_id, closed_at, id,
+         COALESCE(lag(closed_at) OVER (PARTITION BY body_id ORDER BY closed_at, id), opened_at,
+                  period_start::timestamp AT TIME ZONE %(zone)s) AS started
+  FROM tracker_reviewcycle
+  WHERE state = 'closed'
+), windows AS (
+  SELECT body_id, array_agg(started ORDER BY closed_at DESC, id DESC) AS starts FROM closed GROUP BY body_id
+)
 SELECT i.id, i.recommendation_id, r.reference, m.code, b.code, s.iso_code, i.applies, i.status, i.progress,
-       i.last_reported_at, i.last_report_cycle_id, i.has_open_obstacle, i.unchanged_cycles, i.version,
-       r.is_archived, i.created_at, i.updated_at,
+       i.last_reported_at, i.last_report_cycle_id, i.has_open_obstacle,
+       (SELECT count(*) FROM unnest(w.starts) AS started WHERE i.status_changed_at < started),
+       i.version, r.is_archived, i.created_at, i.updated_at,
        i.status NOT IN ('implemented', 'not_applicable') AS unsettled,
        (i.last_reported_at < %(now)s - make_interval(days => b.stale_after_days)
         OR (i.last_reported_at IS NULL AND i.created_at < %(now)s - make_interval(days => b.stale_after_days))),
        (c.id IS NOT NULL AND (i.last_report_cycle_id IS NULL OR i.last_report_cycle_id <> c.id)),
-       i.unchanged_cycles >= b.unchanged_cycles,
+       i.status_changed_at < w.starts[b.unchanged_cycles],
        r.target_date < %(today)s,
-       i.has_open_obstacle
+       i.has_open_obstacle,
+       i.open_commitment_due < %(today)s
 FROM tracker_implementation i
 JOIN tracker_recommendation r ON r.id = i.recommendation_id
 JOIN tracker_meeting m ON m.id = r.meeting_id
 JOIN tracker_body b ON b.id = m.body_id
 JOIN tracker_memberstate s ON s.id = i.member_state_id
 LEFT JOIN tracker_reviewcycle c ON c.body_id = b.id AND c.state = 'open' AND c.report_deadline < %(today)s
+LEFT JOIN windows w ON w.body_id = b.id
 WHERE i.applies AND NOT r.is_archived
 ORDER BY i.id
 LIMIT %(limit)s
 """
-REASONS = ["no_recent_report", "missing_cycle_report", "unchanged", "past_target", "open_obstacle"]
+REASONS = [
+    "no_recent_report",
+    "missing_cycle_report",
+    "unchanged",
+    "past_target",
+    "open_obstacle",
+    "late_commitment",
+]
 ZONE = zoneinfo.ZoneInfo(os.environ.get("TIME_ZONE", "Asia/Riyadh"))
 _connection = None
 
@@ -116,7 +140,8 @@ def row_to_item(row):
 def application(environ, start_response):
     page_size = 100
     now = datetime.now(UTC)
-    rows = connection().execute(SQL, {"now": now, "today": now.astimezone(ZONE).date(), "limit": page_size + 1})
+    params = {"now": now, "today": now.astimezone(ZONE).date(), "zone": ZONE.key, "limit": page_size + 1}
+    rows = connection().execute(SQL, params)
     rows = rows.fetchall()
     items = [row_to_item(row) for row in rows[:page_size]]
     next_link = None

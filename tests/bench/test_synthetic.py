@@ -1,15 +1,34 @@
-"""The synthetic data generator and the hand-written SQL the benchmark compares our stalled query with."""
+"""The synthetic data generator, the hand-written SQL the benchmark compares our stalled query with, the
+close the benchmark times, and the raw endpoint `make bench-api` compares the API with."""
+
+import io
+import json
+from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from bench import synthetic
-from bench.review import HAND_WRITTEN
+from bench import raw_api_app, review, synthetic
+from bench.review import HAND_WRITTEN, hand_written_params
+from tests.api.support import client_with, make_token
 from tests.support.services import require_postgres
-from tracker.core.models import Body, Implementation, Meeting, ProgressReport
-from tracker.core.querysets import StalledContext
+from tracker.core import services
+from tracker.core.models import (
+    Body,
+    Commitment,
+    CycleSnapshot,
+    Implementation,
+    Meeting,
+    ProgressReport,
+    Recommendation,
+    ReviewCycle,
+)
+from tracker.core.querysets import StalledContext, StalledReason
+from tracker.core.roles import ensure_roles
 
 
 @pytest.mark.parametrize("command", [["synthetic", "--size", "tiny"], ["review"]])
@@ -29,6 +48,12 @@ def test_it_refuses_to_run_on_sqlite_with_a_clear_message(tmp_path, command):
     assert "needs PostgreSQL" in result.stderr
 
 
+def hand_written_count(body, now):
+    with connection.cursor() as cursor:
+        cursor.execute(HAND_WRITTEN, hand_written_params(body, now))
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_generates_labelled_data_that_our_rules_and_plain_sql_count_alike():
@@ -44,11 +69,108 @@ def test_it_generates_labelled_data_that_our_rules_and_plain_sql_count_alike():
     assert items.count() == 50 * 22
     body = Body.objects.get(code="aimc")
     now = timezone.now()
-    ours = (
-        Implementation.objects.filter(recommendation__meeting__body=body)
-        .stalled(context=StalledContext.load(now))
-        .count()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(HAND_WRITTEN, {"body": body.pk, "now": now, "today": timezone.localdate(now)})
-        assert cursor.fetchone()[0] == ours > 0
+    context = StalledContext.load(now)
+    ours = Implementation.objects.filter(recommendation__meeting__body=body).stalled(context=context).count()
+    assert hand_written_count(body, now) == ours > 0
+    # Every reason occurs, the new ones included, so the comparison covers them.
+    by_reason = items.count_by_reason(context)
+    assert all(by_reason[reason] > 0 for reason in StalledReason if reason != StalledReason.MISSING_CYCLE_REPORT)
+    assert by_reason[StalledReason.MISSING_CYCLE_REPORT] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_synthetic_history_is_consistent_and_the_closed_cycles_are_frozen():
+    require_postgres()
+    call_command(synthetic.Command(), size="tiny")
+    items = Implementation.objects.filter(recommendation__is_sample=True)
+    body = Body.objects.get(code="aimc")
+    context = StalledContext.load()
+    windows = context.closed_windows[body.pk]
+    assert len(windows) == 2
+    # Status and progress are those of the last report; status_changed_at is a report's time or the creation.
+    reported = items.exclude(last_reported_at=None).annotate(latest=Max("reports__submitted_at"))
+    assert not reported.exclude(latest=F("last_reported_at")).exists()
+    for item in items.order_by("pk")[:200]:
+        reports = list(item.reports.order_by("submitted_at"))
+        if reports:
+            assert (reports[-1].status, reports[-1].progress) == (item.status, item.progress)
+            assert item.last_report_cycle_id == reports[-1].cycle_id
+        assert item.status_changed_at in {item.created_at, *(r.submitted_at for r in reports)}
+    # Some items unchanged over two closed cycles, some over one, some changed in the last one.
+    counts = {
+        context.unchanged_count(body.pk, changed) for changed in items.values_list("status_changed_at", flat=True)
+    }
+    assert counts == {0, 1, 2}
+    # A few percent of the unsettled items have an open commitment, some late; each has its commitment row.
+    due = items.exclude(open_commitment_due=None)
+    assert 0 < due.count() < 0.1 * items.unsettled().count()
+    assert due.filter(open_commitment_due__lt=timezone.localdate()).exists()
+    assert due.filter(open_commitment_due__gte=timezone.localdate()).exists()
+    assert Commitment.objects.filter(state="open", implementation__in=due).count() == due.count()
+    # Both synthetic closed cycles froze every item, with reasons, dates and the record a close keeps.
+    for cycle in ReviewCycle.objects.filter(body=body, state="closed"):
+        snapshots = CycleSnapshot.objects.filter(cycle=cycle)
+        assert snapshots.count() == items.count()
+        assert not snapshots.filter(Q(reasons=None) | Q(status_changed_at=None)).exists()
+        assert snapshots.filter(reasons__gt=0).exists() and snapshots.filter(reported_in_cycle=True).exists()
+        assert cycle.record["windows"] and cycle.record["now"] and "commitments" in cycle.record
+    later = ReviewCycle.objects.filter(body=body, state="closed").order_by("closed_at").last()
+    unchanged = CycleSnapshot.objects.filter(cycle=later).alias(bit=F("reasons").bitand(StalledReason.UNCHANGED.bit))
+    assert unchanged.filter(bit__gt=0).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_close_benchmark_freezes_every_item_and_leaves_the_data_as_it_was():
+    require_postgres()
+    call_command(synthetic.Command(), size="tiny")
+    ensure_roles(django_apps)  # the page benchmark signs in as the secretariat
+    body = Body.objects.get(code="aimc")
+    open_cycle = ReviewCycle.objects.get(body=body, state="open")
+    snapshots = CycleSnapshot.objects.count()
+    out = io.StringIO()
+    call_command(review.Command(), runs=1, close_runs=2, stdout=out, stderr=io.StringIO())
+    output = out.getvalue()
+    current = Implementation.objects.current().filter(recommendation__meeting__body=body).count()
+    assert f"close at {current:,} items: " in output
+    assert "(target < 10 s)" in output and f"{current:,} snapshot rows written" in output
+    assert "stalled items:" in output and "/review/?view=table" in output
+    open_cycle.refresh_from_db()
+    assert open_cycle.state == "open" and open_cycle.closed_at is None
+    assert CycleSnapshot.objects.count() == snapshots
+    # Without an open cycle or one under review, it closes a cycle of its own that half the items reported in.
+    services.move_cycle(open_cycle, ReviewCycle.State.UNDER_REVIEW)
+    services.close_cycle_now(open_cycle)
+    cycles, snapshots = ReviewCycle.objects.count(), CycleSnapshot.objects.count()
+    out = io.StringIO()
+    call_command(review.Command(), runs=1, close_runs=1, skip_pages=True, stdout=out, stderr=io.StringIO())
+    assert f"close at {current:,} items: " in out.getvalue()
+    assert (ReviewCycle.objects.count(), CycleSnapshot.objects.count()) == (cycles, snapshots)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_raw_endpoint_answers_the_same_first_page_as_the_api(monkeypatch):
+    """What `make bench-api` checks before measuring, on data with closed cycles and late commitments."""
+    require_postgres()
+    call_command(synthetic.Command(), size="tiny")
+    Recommendation.objects.filter(is_sample=False).update(is_archived=True)  # the first page: synthetic items
+    first = Implementation.objects.filter(recommendation__is_sample=True).order_by("pk")
+    late = first.filter(status__in=["not_started", "in_progress"])[:1].get()
+    late.open_commitment_due = timezone.localdate() - timedelta(days=3)
+    late.save(update_fields=["open_commitment_due"])
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(raw_api_app, "_connection", None)
+    status = []
+    raw = json.loads(b"".join(raw_api_app.application({"HTTP_HOST": "testserver"}, lambda s, h: status.append(s))))
+    assert status == ["200 OK"]
+    api = client_with(make_token(secretariat=True)).get("/api/v1/implementations/?page_size=100")
+    assert api.status_code == 200
+    assert raw["results"] == json.loads(api.content)["results"]
+    results = raw["results"]
+    assert {item["unchanged_cycles"] for item in results} >= {0, 1, 2}
+    reasons = {reason for item in results for reason in item["stalled_reasons"]}
+    assert {"unchanged", "late_commitment", "missing_cycle_report", "no_recent_report"} <= reasons

@@ -183,3 +183,21 @@ def test_it_refuses_a_nul_character_in_a_row_with_400_not_500(officer):
     with postgresql_refuses_nul():
         response = officer.post(url(item_of("EG")), outcome_with(row(f"Sign{NUL}"), row(due=5) | {"due_date": NUL}))
     assert response.status_code == 400 and not Commitment.objects.exists()
+
+
+def test_it_lists_the_first_recommendations_late_first_and_says_how_many_more(
+    officer, secretariat_officer, reference, monkeypatch
+):
+    monkeypatch.setattr(commitments, "RECOMMENDATION_ROWS", 1)
+    cycle = review_cycle(reference)
+    agree(item_of("EG", "R1"), secretariat_officer, cycle=cycle)
+    agree(item_of("EG", "R2"), secretariat_officer, promise(days=1), cycle=cycle)
+    close(cycle)
+    with time_machine.travel(timezone.now() + timedelta(days=3)):  # R2's commitment is late by then
+        summary = commitment_summary(reference)
+    assert [row.reference for row in summary.recommendations] == ["R2"]
+    assert summary.more_recommendations == 1
+    assert CommitmentSummary.from_record(summary.as_record()).more_recommendations == 1
+    with translation.override("en"):
+        html = render_to_string("review/_commitments.html", {"commitments": summary})
+    assert "And 1 more recommendation with commitments." in html

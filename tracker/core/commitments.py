@@ -401,6 +401,7 @@ class CommitmentSummary:
     totals: Counts = field(default_factory=Counts)
     states: list[StateRow] = field(default_factory=list)
     recommendations: list[RecommendationRow] = field(default_factory=list)
+    more_recommendations: int = 0  # rows left out of `recommendations` (see RECOMMENDATION_ROWS)
 
     @property
     def cycle_name(self) -> str:
@@ -418,6 +419,7 @@ class CommitmentSummary:
             "totals": self.totals.as_record(),
             "states": [row.as_record() for row in self.states],
             "recommendations": [row.as_record() for row in self.recommendations],
+            "more_recommendations": self.more_recommendations,
         }
 
     @classmethod
@@ -430,7 +432,12 @@ class CommitmentSummary:
             totals=Counts(**record["totals"]),
             states=[StateRow(**row) for row in record["states"]],
             recommendations=[RecommendationRow(**row) for row in record["recommendations"]],
+            more_recommendations=record.get("more_recommendations", 0),
         )
+
+
+#: Per-recommendation rows a summary keeps (late first).
+RECOMMENDATION_ROWS = 50
 
 
 def last_review(body: Body, before: ReviewCycle | None = None) -> ReviewCycle | None:
@@ -488,11 +495,15 @@ def commitment_summary(
         commitments.values(f"{state}iso_code", f"{state}name_en", f"{state}name_ar").annotate(**columns).order_by()
     )
     rec = "implementation__recommendation__"
-    per_recommendation = (
+    # Late first, then open, then in the recommendations' order; only the first rows are fetched.
+    per_recommendation = list(
         commitments.values(f"{rec}id", f"{rec}reference", f"{rec}position", f"{rec}text_en", f"{rec}text_ar")
         .annotate(**columns)
-        .order_by()
+        .order_by("-n_late", "-n_open", f"{rec}position", f"{rec}reference")[:RECOMMENDATION_ROWS]
     )
+    more = 0
+    if len(per_recommendation) == RECOMMENDATION_ROWS:  # a fourth query, only when there may be more
+        more = commitments.values(f"{rec}id").distinct().count() - RECOMMENDATION_ROWS
     states = [
         StateRow(
             iso_code=row[f"{state}iso_code"],
@@ -510,10 +521,11 @@ def commitment_summary(
             text_ar=row[f"{rec}text_ar"],
             **_counts(row),
         )
-        for row in sorted(per_recommendation, key=lambda r: (r[f"{rec}position"], r[f"{rec}reference"]))
+        for row in per_recommendation
     ]
     states.sort(key=lambda row: (*_late_first(row), row.name_en))
-    recommendations.sort(key=_late_first)  # stable: equal rows keep the recommendations' order
+    # A region with thousands of recommendations: the page, the report and the frozen record keep the first
+    # rows (late first) and say how many more there are.
     totals = Counts()
     for row in states:
         totals.add(row)
@@ -525,4 +537,5 @@ def commitment_summary(
         totals=totals,
         states=states,
         recommendations=recommendations,
+        more_recommendations=more,
     )

@@ -79,7 +79,7 @@ class StalledContext:
         today = timezone.localdate(now)
         bodies = list(Body.objects.only("id", "stale_after_days", "unchanged_cycles"))
         overdue = Q(state=ReviewCycle.State.OPEN, report_deadline__lt=today)
-        cycles = list(ReviewCycle.objects.filter(overdue | closed_or(closing)))
+        cycles = list(ReviewCycle.objects.filter(overdue | closed_or(closing)).defer("record"))
         return cls(
             now=now,
             bodies=bodies,
@@ -260,7 +260,7 @@ def closed_windows(
     from tracker.core.models import ReviewCycle
 
     if cycles is None:
-        cycles = list(ReviewCycle.objects.filter(closed_or(closing)))
+        cycles = list(ReviewCycle.objects.filter(closed_or(closing)).defer("record"))
     windows: dict[int, list[datetime]] = {}
     last_close: dict[int, datetime] = {}
     for cycle in sorted(cycles, key=lambda c: (c.body_id, _closed_at(c, closing, now), c.pk)):

@@ -60,6 +60,8 @@ def _reasons_mask(context: StalledContext) -> Any:
 
 
 def _insert_snapshots(cycle: ReviewCycle, context: StalledContext) -> None:
+    """One INSERT ... SELECT. No ON CONFLICT: finish_close runs it once per cycle (a second run finds the cycle
+    closed), and the unique index would refuse a duplicate anyway, rolling the close back."""
     items = Implementation.objects.current().filter(recommendation__meeting__body_id=cycle.body_id).order_by()
     rows = items.annotate(
         snapshot_cycle=Value(cycle.pk, output_field=IntegerField()),
@@ -80,7 +82,7 @@ def _insert_snapshots(cycle: ReviewCycle, context: StalledContext) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (implementation_id, status, progress, cycle_id, reported_in_cycle, reasons, "
-            f"last_reported_at, status_changed_at) {select} ON CONFLICT DO NOTHING",
+            f"last_reported_at, status_changed_at) {select}",
             params,
         )
 

@@ -1,32 +1,36 @@
 """The review view (secretariat and reviewers). Thin: the data comes from tracker.review.data, the
 rules from tracker.core.querysets, every change from tracker.core.services."""
 
+import hashlib
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from tracker.core import record
 from tracker.core.commitments import commitment_summary, item_commitments, record_outcome_with_commitments
-from tracker.core.models import Implementation, ReviewCycle
+from tracker.core.models import Commitment, Implementation, ReviewCycle
 from tracker.core.permissions import request_access
 from tracker.core.querysets import SETTLED, explain_stalled
 from tracker.core.services import CYCLE_MOVES, check_cycle_move, closing_summary, move_cycle
-from tracker.core.trends import trends
+from tracker.core.trends import closed_cycles, trends
 from tracker.review import exports
 from tracker.review.charts import trend_panel
-from tracker.review.data import Filters, ReviewData
+from tracker.review.data import SUMMARY_CACHE_SECONDS, Filters, ReviewData
 from tracker.review.forms import CycleMoveForm, OutcomeForm, ReviewFilterForm, commitment_formset, with_more_rows
 
 REPORT_ITEMS_LIMIT = 500
+TREND_CYCLES = 6
+TREND_CACHE_SECONDS = 24 * 3600
 
 
 def review_access(view):
@@ -88,7 +92,7 @@ def review(request):
         "cycle_moves": cycle_moves(data.filters.cycle) if access.can_manage else [],
         "closing": closing_progress(data.filters.cycle),
         "trend": overview_trend(data.filters),
-        "commitments": commitment_summary(data.filters.body, before=data.filters.cycle, items=data.base_items()),
+        "commitments": commitments_for(data),
     }
     if data.filters.view == "table":
         context["table"] = data.table()
@@ -102,12 +106,42 @@ def review(request):
 
 def overview_trend(filters):
     """The region's (or the chosen state's) four measures over the last closed cycles, with a link to the rest."""
-    series = trends(filters.body, None, state=filters.state).overall
+    series = cached_overall_trend(filters.body, filters.state)
     if series is None:
         return None
     link = reverse("review:trends") + (f"?state={filters.state.iso_code}" if filters.state else "")
     heading = _("Trends over the last closed cycles")
     return trend_panel(series, "trend-overview", heading=heading, level=2, link=link)
+
+
+def commitments_for(data):
+    """Commitments from the last review, narrowed to the filtered items only when a filter narrows them: the
+    whole body's items as a subquery cost a scan of a million rows for nothing."""
+    f = data.filters
+    narrowed = f.meeting or f.state or f.theme or f.status
+    items = data.base_items() if narrowed else None
+    # Cached under what it depends on: the filters, today (lateness), and the commitments' last change.
+    latest = Commitment.objects.aggregate(changed=Max("updated_at"), count=Count("pk"))
+    parts = [f.body.pk, getattr(f.cycle, "pk", None), *data._scope_key(), timezone.localdate(), *latest.values()]
+    key = "commitments:" + hashlib.sha256(repr([*parts, translation.get_language()]).encode()).hexdigest()
+    summary = cache.get(key)
+    if summary is None:
+        summary = commitment_summary(f.body, before=f.cycle, items=items)
+        cache.set(key, summary, SUMMARY_CACHE_SECONDS)
+    return summary
+
+
+def cached_overall_trend(body, state):
+    """Trends read only closed cycles' snapshots, which never change: the answer is cached under the cycles it
+    covers (a close makes a new key), so the review view does not aggregate every snapshot on each request."""
+    cycles = closed_cycles(body, TREND_CYCLES)
+    parts = [body.pk, getattr(state, "pk", None), translation.get_language(), *(c.pk for c in cycles)]
+    key = "trend-overview:" + ":".join(str(part) for part in parts)
+    series = cache.get(key)
+    if series is None:
+        series = trends(body, None, state=state, cycles=cycles).overall
+        cache.set(key, series, TREND_CACHE_SECONDS)
+    return series
 
 
 def closing_progress(cycle):
@@ -271,7 +305,7 @@ def report_context(data):
             data.decorate(item)
         summary, reported = data.summary(), reported_in_cycle(data, cycle)
         outcomes = list(record.outcomes(cycle)) if cycle is not None else []
-        commitments = commitment_summary(data.filters.body, before=cycle, items=data.base_items())
+        commitments = commitments_for(data)
     return {
         "cycle": cycle,
         "frozen": bool(data.frozen()),
