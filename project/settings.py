@@ -278,7 +278,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "tracker.tasks.heartbeat", "schedule": 300.0},
+    # Every minute: /health/worker/ answers 503 when beat or the worker has been silent too long.
+    "heartbeat": {"task": "tracker.tasks.heartbeat", "schedule": 60.0},
     # A cycle close whose task was lost (worker killed mid-freeze: it rolled back) is enqueued again.
     "resume-stuck-closes": {"task": "tracker.tasks.resume_stuck_closes", "schedule": 300.0},
     # Reminders: compute what is due and send it, hourly in office hours (TIME_ZONE); idempotent, so an
@@ -287,6 +288,9 @@ CELERY_BEAT_SCHEDULE = {
     "reminders-send-due": {"task": "tracker.reminders.send_due", "schedule": 300.0},
 }
 # Celery's Django fixup closes the database connection around every task unless this is set.
+# /health/worker/ answers 503 when beat or the worker has been silent for longer than this (beat's database
+# scheduler saves its last runs every few minutes, so keep it well above 3).
+HEALTH_SILENT_MINUTES = env_int("HEALTH_SILENT_MINUTES", 15, minimum=5)
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=0)
 # Reminders (tracker/reminders): rows per claimed batch, send attempts before "failed", first back-off
 # (doubling, at most 6 h), and how long a row stays claimed by a worker that may have died (> task time limit).

@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from tracker.core.forms import SignInForm
-from tracker.core.health import health
+from tracker.core.health import health, worker_health
 from tracker.core.views import switch_language, two_factor
 
 
@@ -16,6 +16,7 @@ def moved_admin(app_label):
 
 urlpatterns = [
     path("health/", health, name="health"),
+    path("health/worker/", worker_health, name="worker_health"),
     path("language/", switch_language, name="switch_language"),
     # Bookmarks from before reminders and API partners moved to their rooms' apps keep working.
     re_path(r"^admin/tracker/(?P<model>reminder)/(?P<rest>.*)$", moved_admin("reminders")),

@@ -19,6 +19,12 @@ class CoreConfig(AppConfig):
 
         post_migrate.connect(refresh_roles, sender=self)
 
+    def admin_index_panel(self) -> tuple[str, dict[str, Any]]:
+        """The admin index says whether beat and the worker run, as /health/worker/ does."""
+        from tracker.core.health import machinery
+
+        return "admin/tracker/machinery_panel.html", machinery()
+
 
 def refresh_roles(sender: AppConfig, **kwargs: Any) -> None:
     """Give the roles the permissions of models added after the data migration that created them."""

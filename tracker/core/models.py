@@ -935,3 +935,17 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class Heartbeat(models.Model):
+    """When a part of the background machinery last showed it was alive (the worker runs beat's heartbeat task)."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.at:%Y-%m-%d %H:%M}"

@@ -15,8 +15,12 @@ def ping(token: str) -> dict[str, str]:
 
 @shared_task(name="tracker.tasks.heartbeat", time_limit=30, soft_time_limit=25)
 def heartbeat() -> None:
-    """Beat's periodic sign of life in the logs: shows that beat and a worker both run."""
-    log.info("beat heartbeat at %s", timezone.now().isoformat())
+    """Beat's periodic sign of life, run by a worker: /health/worker/ reads when it last ran."""
+    from tracker.core.models import Heartbeat
+
+    now = timezone.now()
+    Heartbeat.objects.update_or_create(name="worker", defaults={"at": now})
+    log.info("beat heartbeat at %s", now.isoformat())
 
 
 @shared_task(name="tracker.tasks.close_cycle", acks_late=True, time_limit=1800, soft_time_limit=1700)

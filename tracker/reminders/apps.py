@@ -10,6 +10,18 @@ class RemindersConfig(AppConfig):
     def ready(self):
         from tracker.reminders import signals  # noqa: F401
 
+    def health_counts(self):
+        """The reminders waiting to go out (due now) and those that failed, for /health/worker/."""
+        from django.utils import timezone
+
+        from tracker.reminders.models import Reminder
+
+        pending = Reminder.objects.filter(state=Reminder.State.PENDING, due_at__lte=timezone.now())
+        return {
+            "reminders_due": pending.count(),
+            "reminders_failed": Reminder.objects.filter(state=Reminder.State.FAILED).count(),
+        }
+
     def admin_index_panel(self):
         """The admin index's links to the reminder log, with the failures the secretariat must see."""
         from tracker.reminders.models import Reminder
