@@ -440,3 +440,24 @@ def test_it_sends_commitment_reminders_once_through_a_real_worker(
             raise
     assert recipients(mail_dir) == ["fp-egypt@example.org", "protection@unhcr.example"]
     assert set(Reminder.objects.values_list("kind", "state")) == {("commitment_due", "sent")}
+
+
+def test_it_queues_one_clean_up_per_state_however_many_reports_a_transaction_holds(
+    reference, egypt_focal_point, jordan_focal_point, django_capture_on_commit_callbacks
+):
+    from tracker.core.models import Implementation
+    from tracker.core.permissions import access_for
+    from tracker.core.services import ReportInput, submit_report
+
+    data = ReportInput(status="in_progress", progress=20, narrative="Work started.")
+    with django_capture_on_commit_callbacks() as queued:
+        for user, iso in ((egypt_focal_point, "EG"), (egypt_focal_point, "EG"), (jordan_focal_point, "JO")):
+            for item in Implementation.objects.filter(member_state__iso_code=iso)[:3]:
+                submit_report(Implementation.objects.get(pk=item.pk), user, access_for(user), data)
+    clean_ups = [call for call in queued if getattr(call, "key", ("",))[0] == "tracker.reminders.cancel_stale"]
+    assert sorted(call.args for call in clean_ups) == sorted(
+        [
+            (egypt_focal_point.designations.get().member_state_id,),
+            (jordan_focal_point.designations.get().member_state_id,),
+        ]
+    )

@@ -38,6 +38,25 @@ def reset():
     _state["down_until"] = 0.0
 
 
+class _Publish:
+    """An after-commit publish that knows what it sends, so the same message is queued once per transaction."""
+
+    def __init__(self, task, args):
+        self.task, self.args = task, args
+        self.key = (task.name, args)
+
+    def __call__(self):
+        publish(self.task, *self.args)
+
+
 def enqueue(task, *args):
-    """Publish after commit (the worker must see the committed rows). JSON-safe arguments only: ids."""
-    transaction.on_commit(lambda: publish(task, *args))
+    """Publish after commit (the worker must see the committed rows). JSON-safe arguments only: ids.
+
+    The same task with the same arguments is queued once per transaction: loading the demo (hundreds of
+    reports in one transaction) queued hundreds of identical clean-ups, and the worker spent minutes on them
+    before beat's heartbeat. Django drops the callbacks of a rolled-back savepoint, so the check reads them."""
+    connection = transaction.get_connection()
+    call = _Publish(task, args)
+    if connection.in_atomic_block and any(getattr(f, "key", None) == call.key for _, f, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(call)
