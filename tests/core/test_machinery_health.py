@@ -69,3 +69,9 @@ def test_it_tells_the_secretariat_on_the_admin_index(client, secretariat_officer
     client.force_login(secretariat_officer)
     page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Background work is stopped:" in page and "beat has never run" in page
+
+
+def test_it_takes_a_workers_heartbeat_as_a_sign_of_beat_before_beat_saves_its_runs(client):
+    heartbeat()  # beat sent it; its scheduler has not saved a last run yet
+    answer = client.get(URL)
+    assert answer.status_code == 200 and answer.json()["beat"]["status"] == "ok"

@@ -80,7 +80,11 @@ def machinery() -> dict[str, Any]:
     """Beat, the worker and the rooms' backlogs (an app config's `health_counts()`), for the health view and
     the admin index."""
     now = timezone.now()
-    parts = {"beat": part(last_beat(), now), "worker": part(last_worker_heartbeat(), now)}
+    worker = last_worker_heartbeat()
+    # Only beat sends the heartbeat task, so a worker's heartbeat is also a sign of beat: without it beat
+    # would look silent for its first minutes (its scheduler saves last runs every three minutes).
+    beat = max((seen for seen in (last_beat(), worker) if seen is not None), default=None)
+    parts = {"beat": part(beat, now), "worker": part(worker, now)}
     backlog: dict[str, int] = {}
     for config in apps.get_app_configs():
         if hasattr(config, "health_counts"):
