@@ -263,6 +263,7 @@ CELERY_RESULT_BACKEND = env_str(
 )
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits out a broker outage of any length (README)
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
 CELERY_TASK_SERIALIZER = "json"
@@ -292,12 +293,22 @@ CELERY_BEAT_SCHEDULE = {
 # scheduler saves its last runs every few minutes, so keep it well above 3).
 HEALTH_SILENT_MINUTES = env_int("HEALTH_SILENT_MINUTES", 15, minimum=5)
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=0)
-# Reminders (tracker/reminders): rows per claimed batch, send attempts before "failed", first back-off
-# (doubling, at most 6 h), and how long a row stays claimed by a worker that may have died (> task time limit).
+# Reminders (tracker/reminders): rows per claimed batch, and the first back-off of a temporary failure
+# (doubling, at most an hour) for as long as the retry window lasts; then the row is failed and the admin says so.
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500, minimum=1, maximum=10000)
-REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 300, minimum=1)
-REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 900, minimum=1)
+REMINDER_RETRY_HOURS = env_int("REMINDER_RETRY_HOURS", 24, minimum=1)
+# How long one send run may go on starting e-mails. Its task's time limits and the lease on claimed rows are
+# derived from this and EMAIL_TIMEOUT (tracker/reminders/timing.py), so a run always ends its last SMTP
+# conversation before Celery's soft limit, and no live run's rows are ever taken back.
+REMINDER_RUN_SECONDS = env_int("REMINDER_RUN_SECONDS", 200, minimum=1)
+# When the server took a message but its answer was lost: "resend" once after the delay (at most one
+# duplicate, nobody missed), or "hold" every such row for the secretariat to mark sent or resend in the admin.
+REMINDER_UNKNOWN_OUTCOME = env_choice("REMINDER_UNKNOWN_OUTCOME", "resend", ("resend", "hold"))
+REMINDER_UNKNOWN_DELAY_SECONDS = env_int("REMINDER_UNKNOWN_DELAY_SECONDS", 1800, minimum=0)
+# With the send journal, rows are also marked sent in the database every this many e-mails: losing Redis's
+# data together with a killed worker sends at most this many e-mails twice.
+REMINDER_MARK_EVERY = env_int("REMINDER_MARK_EVERY", 10, minimum=1, maximum=10000)
 # The send journal (tracker/reminders/journal.py): the Redis where each sent e-mail is noted until its batch
 # is marked sent in one statement. Defaults to the broker's Redis; "off" (or no Redis broker) marks each
 # row in the database as its e-mail leaves.

@@ -28,7 +28,7 @@ def test_it_answers_200_while_beat_and_the_worker_run(client):
     assert answer.status_code == 200
     body = answer.json()
     assert (body["beat"]["status"], body["worker"]["status"]) == ("ok", "ok")
-    assert body["backlog"] == {"reminders_due": 0, "reminders_failed": 0}
+    assert body["backlog"] == {"reminders_due": 0, "reminders_failed": 0, "reminders_unknown": 0}
 
 
 def test_it_answers_503_when_beat_has_been_silent_longer_than_the_threshold(client):
@@ -62,7 +62,7 @@ def test_it_counts_the_due_and_failed_reminders(client, egypt_focal_point, refer
         Reminder.objects.create(
             recipient=egypt_focal_point, body=reference, kind="overdue", stage=state, scope="cycle-1", state=state
         )
-    assert client.get(URL).json()["backlog"] == {"reminders_due": 1, "reminders_failed": 1}
+    assert client.get(URL).json()["backlog"] == {"reminders_due": 1, "reminders_failed": 1, "reminders_unknown": 0}
 
 
 def test_it_tells_the_secretariat_on_the_admin_index(client, secretariat_officer):

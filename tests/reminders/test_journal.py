@@ -16,13 +16,14 @@ from tests.conftest import designate, make_user
 from tests.reminders.helpers import DEADLINE, local, open_cycle
 from tests.support.services import free_port, redis_server
 from tracker.core.permissions import FOCAL_POINT_GROUP
-from tracker.reminders import journal, policy, sending
+from tracker.reminders import journal, policy, sending, timing
 from tracker.reminders.models import Reminder
 
 pytestmark = pytest.mark.django_db
 State = Reminder.State
 DAY = DEADLINE - dt.timedelta(days=3)
-AFTER_THE_LEASE = local(DAY).replace(minute=16)  # REMINDER_LEASE_SECONDS is 900
+LEASE = dt.timedelta(seconds=timing.current().lease)
+AFTER_THE_LEASE = local(DAY) + LEASE + dt.timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_it_shows_the_secretariat_rows_held_since_a_sender_stopped(client, due, 
     with time_machine.travel(local(DAY), tick=False):
         sending.claim(1)
     settings.REMINDER_JOURNAL_URL = f"redis://127.0.0.1:{free_port()}/0"
-    assert "held since a sender stopped" not in admin_index(client, secretariat_officer, local(DAY).replace(minute=10))
+    assert "held since a sender stopped" not in admin_index(client, secretariat_officer, local(DAY) + LEASE / 2)
     send_at(AFTER_THE_LEASE)
     page = admin_index(client, secretariat_officer, AFTER_THE_LEASE)
     assert "Reminders held since a sender stopped: 1" in page and "?state__exact=sending" in page

@@ -14,7 +14,7 @@ from tests.conftest import designate, make_user
 from tests.reminders.helpers import DEADLINE, broker_at, local, open_cycle
 from tests.support.mail_backends import PERMANENT, TEMPORARY, FlakyBackend, SlowBackend
 from tracker.core.permissions import FOCAL_POINT_GROUP
-from tracker.reminders import policy, sending
+from tracker.reminders import policy, sending, timing
 from tracker.reminders.enqueue import publish
 from tracker.reminders.models import Reminder
 from tracker.reminders.tasks import send_due_reminders
@@ -37,8 +37,8 @@ def send_at(moment, connection=None):
         return sending.send_due(connection=connection)
 
 
-def test_it_retries_a_temporary_smtp_failure_with_back_off_then_marks_it_failed(due_reminder, settings):
-    settings.REMINDER_MAX_ATTEMPTS = 3
+def test_it_retries_a_temporary_smtp_failure_with_back_off_through_the_retry_window(due_reminder, settings):
+    settings.REMINDER_RETRY_HOURS = 1
     settings.REMINDER_RETRY_BASE_SECONDS = 600
     flaky = FlakyBackend(TEMPORARY)
     moment = local(DAY)
@@ -46,15 +46,34 @@ def test_it_retries_a_temporary_smtp_failure_with_back_off_then_marks_it_failed(
     due_reminder.refresh_from_db()
     assert (result.retried, due_reminder.state, due_reminder.attempts) == (1, State.PENDING, 1)
     assert due_reminder.due_at == moment + dt.timedelta(seconds=600)
+    assert due_reminder.retry_until == moment + dt.timedelta(hours=1)
     assert "451" in due_reminder.last_error
     assert send_at(moment + dt.timedelta(seconds=599), flaky).retried == 0  # not before its time
     send_at(moment + dt.timedelta(seconds=600), flaky)
     due_reminder.refresh_from_db()
     assert due_reminder.due_at == moment + dt.timedelta(seconds=600 + 1200)  # the wait doubles
-    result = send_at(moment + dt.timedelta(seconds=1800), flaky)
+    send_at(moment + dt.timedelta(seconds=1800), flaky)
     due_reminder.refresh_from_db()
-    assert (result.failed, due_reminder.state, due_reminder.attempts) == (1, State.FAILED, 3)
+    assert due_reminder.due_at == moment + dt.timedelta(hours=1)  # the last try falls on the window's end
+    result = send_at(moment + dt.timedelta(hours=1), flaky)
+    due_reminder.refresh_from_db()
+    assert (result.failed, due_reminder.state, due_reminder.attempts) == (1, State.FAILED, 4)
     assert flaky.sent == []
+
+
+def test_it_keeps_retrying_an_outage_for_the_whole_window(due_reminder, settings):
+    settings.REMINDER_RETRY_HOURS = 24
+    flaky = FlakyBackend(TEMPORARY)
+    moment = local(DAY)
+    for _ in range(30):  # one try an hour at most once the back-off has grown: 24 h is ~27 tries
+        due_reminder.refresh_from_db()
+        if due_reminder.state != State.PENDING:
+            break
+        send_at(max(moment, due_reminder.due_at), flaky)
+    due_reminder.refresh_from_db()
+    assert due_reminder.state == State.FAILED
+    assert 20 <= due_reminder.attempts <= 30
+    assert due_reminder.retry_until == moment + dt.timedelta(hours=24)
 
 
 def test_it_sends_on_a_later_attempt_once_the_server_recovers(due_reminder):
@@ -90,24 +109,24 @@ def test_it_never_gives_the_same_row_to_two_claims(reference, egypt_focal_point,
 
 
 def test_it_takes_back_rows_of_a_worker_that_died_after_the_lease(due_reminder, settings):
-    settings.REMINDER_LEASE_SECONDS = 900
+    lease = dt.timedelta(seconds=timing.current().lease)
     with time_machine.travel(local(DAY), tick=False):
         assert sending.claim(10) == [due_reminder.pk]  # ... and the worker dies here
-    assert send_at(local(DAY).replace(minute=10)).sent == 0  # still leased
-    assert send_at(local(DAY).replace(minute=16)).sent == 1
+    assert send_at(local(DAY) + lease - dt.timedelta(seconds=1)).sent == 0  # still leased
+    assert send_at(local(DAY) + lease + dt.timedelta(seconds=1)).sent == 1
     assert len(mail.outbox) == 1
 
 
-def test_it_hands_back_unsent_rows_before_its_lease_runs_out(due_reminder, reference, jordan_focal_point, settings):
+def test_it_hands_back_unsent_rows_when_its_run_is_over(due_reminder, reference, jordan_focal_point, settings):
     for iso in ["MA", "TN"]:
         designate(make_user(f"fp-{iso.lower()}", FOCAL_POINT_GROUP), iso, reference)
     with time_machine.travel(local(DAY), tick=False):
         policy.plan()
-    settings.REMINDER_LEASE_SECONDS = 1  # a batch may use 0.8 s of it: three e-mails of 0.3 s
-    slow = SlowBackend(0.3)
+    settings.REMINDER_RUN_SECONDS = 1  # e-mails of 0.4 s start at 0, 0.4 and 0.8 s; the fourth waits
+    slow = SlowBackend(0.4)
     result = send_at(local(DAY), slow)
-    assert result.sent == 4
-    assert result.released >= 1 and result.batches >= 2  # the fourth (at least) went in a new claim
+    assert (result.sent, result.released, result.more) == (3, 1, True)  # handed back, and a follow-up asked
+    assert send_at(local(DAY), slow).sent == 1
     assert len({m.to[0] for m in slow.sent}) == len(slow.sent) == 4
     assert set(Reminder.objects.values_list("state", "attempts")) == {(State.SENT, 1)}  # a hand-back is no attempt
 
@@ -187,6 +206,9 @@ def test_it_lists_the_reminder_log_with_a_constant_number_of_queries(
     assert response.status_code == 200
 
 
+VISIBILITY_TIMEOUT = 3600  # Redis hands an unacknowledged task to another worker after this
+
+
 def test_it_schedules_the_reminder_tasks_within_the_broker_limits(settings):
     from project.celery import app
 
@@ -194,7 +216,8 @@ def test_it_schedules_the_reminder_tasks_within_the_broker_limits(settings):
     assert {"tracker.reminders.run", "tracker.reminders.send_due"} <= tasks
     for name in ("tracker.reminders.run", "tracker.reminders.send_due", "tracker.reminders.cancel_stale"):
         task = app.tasks[name]
-        assert task.time_limit and task.soft_time_limit < task.time_limit <= settings.CELERY_TASK_TIME_LIMIT
+        assert task.time_limit and task.soft_time_limit < task.time_limit < VISIBILITY_TIMEOUT
         assert task.ignore_result
-    assert settings.REMINDER_LEASE_SECONDS > settings.CELERY_TASK_TIME_LIMIT  # a live worker keeps its rows
+    limits = timing.current()
+    assert app.tasks["tracker.reminders.send_due"].time_limit == limits.hard_limit < limits.lease  # keeps its rows
     assert settings.CELERY_DB_REUSE_MAX

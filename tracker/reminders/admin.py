@@ -37,7 +37,7 @@ class ReminderAdmin(admin.ModelAdmin):
     list_select_related = ["recipient", "member_state", "cycle", "body"]
     raw_id_fields = ["recipient", "commitment"]
     date_hierarchy = "created_at"
-    actions = ["send_due_now", "resend"]
+    actions = ["send_due_now", "resend", "mark_delivered"]
     readonly_fields = [f.name for f in Reminder._meta.fields]
     show_full_result_count = False
 
@@ -57,6 +57,7 @@ class ReminderAdmin(admin.ModelAdmin):
         return obj.last_error[:80]
 
     def changelist_view(self, request, extra_context=None):
+        extra_context = {"subtitle": sending.unknown_outcome_policy(), **(extra_context or {})}
         # "Send due reminders now" works on the whole policy, so it needs no selected rows.
         if request.method == "POST" and request.POST.get("action") == "send_due_now":
             if not request.POST.getlist(ACTION_CHECKBOX_NAME):
@@ -94,6 +95,16 @@ class ReminderAdmin(admin.ModelAdmin):
                 "%(count)s reminders queued again. Each is checked before it is sent: one "
                 "that is no longer due is cancelled."
             )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Mark as delivered (outcome unknown)"), permissions=["change"])
+    def mark_delivered(self, request, queryset):
+        count = sending.mark_delivered(queryset)
+        self.message_user(
+            request,
+            _("%(count)s reminders marked sent. Only reminders whose outcome was unknown are changed.")
             % {"count": count},
             messages.SUCCESS,
         )

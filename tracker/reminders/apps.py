@@ -8,7 +8,7 @@ class RemindersConfig(AppConfig):
     verbose_name = _("Reminders")
 
     def ready(self):
-        from tracker.reminders import signals  # noqa: F401
+        from tracker.reminders import checks, signals  # noqa: F401
 
     def health_counts(self):
         """The reminders waiting to go out (due now) and those that failed, for /health/worker/."""
@@ -20,6 +20,7 @@ class RemindersConfig(AppConfig):
         return {
             "reminders_due": pending.count(),
             "reminders_failed": Reminder.objects.filter(state=Reminder.State.FAILED).count(),
+            "reminders_unknown": Reminder.objects.filter(state=Reminder.State.UNKNOWN).count(),
         }
 
     def admin_index_panel(self):
@@ -29,5 +30,6 @@ class RemindersConfig(AppConfig):
 
         return "admin/reminders/index_panel.html", {
             "failed_reminders": Reminder.objects.filter(state=Reminder.State.FAILED).count(),
+            "unknown_reminders": Reminder.objects.filter(state=Reminder.State.UNKNOWN).count(),
             "held_reminders": Reminder.objects.filter(past_the_lease()).count(),
         }

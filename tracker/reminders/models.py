@@ -31,6 +31,8 @@ class Reminder(models.Model):
         SENT = "sent", pgettext_lazy("reminder", "Sent")
         FAILED = "failed", pgettext_lazy("reminder", "Failed")
         CANCELLED = "cancelled", pgettext_lazy("reminder", "Cancelled")
+        # The server may have delivered it: held for the secretariat to mark sent or resend (see sending.py).
+        UNKNOWN = "unknown", pgettext_lazy("reminder", "Outcome unknown")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -91,6 +93,18 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    retry_until = models.DateTimeField(
+        _("retried until"),
+        null=True,
+        blank=True,
+        help_text=_("Set at the first temporary failure: after this the reminder is marked failed."),
+    )
+    unknown_at = models.DateTimeField(
+        _("outcome unknown since"),
+        null=True,
+        blank=True,
+        help_text=_("When the mail server took the message but its answer never came."),
+    )
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

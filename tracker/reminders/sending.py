@@ -2,15 +2,19 @@
 
 - Claim: SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers instead) then one UPDATE
   to `sending`, so two workers, two beats or a retried task never hold the same row.
-- Each e-mail the backend accepts is noted at once in the send journal (Redis, `journal.py`), and the
-  batch is marked sent with one statement at its end; without a journal each row is marked in the
-  database as its e-mail leaves.
-- A worker killed mid-batch leaves its rows in `sending`; after `REMINDER_LEASE_SECONDS` (longer than the
-  task time limit) another run takes them back, marks as sent those the journal shows were sent, and sends
+- Each e-mail the backend accepts is noted at once in the send journal (Redis, `journal.py`) and the rows
+  are marked sent in the database every `REMINDER_MARK_EVERY` e-mails and at the batch's end; without a
+  journal each row is marked in the database as its e-mail leaves.
+- A worker killed mid-batch leaves its rows in `sending`; after the lease (timing.py: longer than the task's
+  hard time limit) another run takes them back, marks as sent those the journal shows were sent, and sends
   only the others.
-- A temporary SMTP failure puts the row back to `pending` with an exponential back-off kept in `due_at`
-  (no Celery countdown, so nothing outlives the broker's visibility timeout); after
-  `REMINDER_MAX_ATTEMPTS` it is `failed`, visible in the admin with a resend action.
+- What an e-mail says is re-read just before it goes (`FreshContent`): an item reported meanwhile is left out,
+  and a reminder with nothing left is cancelled.
+- Failures (smtp.py tells them apart): a temporary one puts the row back to `pending` with a back-off kept
+  in `due_at` (no Celery countdown) for `REMINDER_RETRY_HOURS`, then `failed` (the admin index shows it); a
+  permanent one fails at once; an *unknown* outcome (the server took the message, its answer was lost) is
+  resent once after `REMINDER_UNKNOWN_DELAY_SECONDS` or held as `unknown` (`REMINDER_UNKNOWN_OUTCOME`).
+  The failing connection is abandoned and the next recipient gets a new one.
 """
 
 import json
@@ -22,17 +26,29 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from tracker.core.models import Commitment, ProgressReport
 from tracker.reminders import journal as send_journal
-from tracker.reminders import policy
+from tracker.reminders import policy, smtp, timing
 from tracker.reminders.compose import BatchContent, compose
+
+try:  # TEMPORARY until compose_messages lands
+    from tracker.reminders.compose import compose_messages
+except ImportError:
+
+    def compose_messages(rows, content, cc):
+        return [compose(rows, content, cc)]
+
+
 from tracker.reminders.models import Reminder
+from tracker.reminders.smtp import CannotConnect, UnknownOutcome
 
 log = logging.getLogger(__name__)
 State = Reminder.State
@@ -49,6 +65,7 @@ class Result:
     cancelled: int = 0
     retried: int = 0
     failed: int = 0
+    unknown: int = 0  # held for the secretariat: the server may have delivered them
     batches: int = 0
     recovered: int = 0  # rows a dead worker had sent, found in the journal and not sent again
     released: int = 0  # rows handed back unsent because their batch outlasted most of its lease
@@ -71,8 +88,9 @@ def is_temporary(exc):
 
 
 def backoff(attempts):
+    """Doubling from the base, at most an hour: a mail server back after an outage is tried within the hour."""
     base = setting("REMINDER_RETRY_BASE_SECONDS", 300)
-    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+    return timedelta(seconds=min(base * 2 ** min(max(attempts - 1, 0), 16), 3600))
 
 
 def claim(batch_size, now=None, journal=None, result=None):
@@ -93,7 +111,7 @@ def claim(batch_size, now=None, journal=None, result=None):
 
 def past_the_lease(now=None):
     """Rows still `sending` after the lease: their sender died (or the journal could not be read since)."""
-    lease = timedelta(seconds=setting("REMINDER_LEASE_SECONDS", 900))
+    lease = timedelta(seconds=timing.current().lease)
     return Q(state=State.SENDING, claimed_at__lt=(now or timezone.now()) - lease)
 
 
@@ -176,25 +194,37 @@ def write_sent(entries):
 
 
 class SentMarks:
-    """The "sent" marks of one batch: noted in the journal as each e-mail leaves, written in one go at the end."""
+    """The "sent" marks of one batch: noted in the journal as each e-mail leaves, and written to the database
+    every `REMINDER_MARK_EVERY` e-mails and at the end, so losing Redis's data costs at most that many."""
 
     def __init__(self, journal):
         self.journal = journal
         self.noted = {}
+        self.every = setting("REMINDER_MARK_EVERY", 10)
+        self.failed_copies = defaultdict(list)  # pk -> ["copy to x: error"]
 
     def add(self, rows, cc):
         sent_at = timezone.now()
         if self.journal is not None and self.journal.record(rows, sent_at, cc, first=not self.noted):
             self.noted.update({row.pk: send_journal.Entry(sent_at, cc) for row in rows})
+            if len(self.noted) >= self.every:
+                self.flush()
             return
         mark_sent([row.pk for row in rows], cc)  # no journal, or Redis failed: the database, row by row
         self.journal = None  # do not wait on a failing Redis again in this batch
+
+    def note_failed_copy(self, rows, to, error):
+        for row in rows:
+            self.failed_copies[row.pk].append(f"The copy to {', '.join(to)} was not delivered: {error!r}")
 
     def flush(self):
         write_sent(self.noted)
         noted, self.noted = list(self.noted), {}
         if noted and self.journal is not None:
             self.journal.forget(noted)
+        for pk, notes in self.failed_copies.items():
+            Reminder.objects.filter(pk=pk).update(last_error="\n".join(notes)[:2000])
+        self.failed_copies.clear()
 
 
 def _finish(ids, **fields):
@@ -222,15 +252,47 @@ def mark_sent(ids, cc):
 
 
 def _retry_or_fail(rows, error, result, now):
-    """Temporary failure: back to pending with back-off, or failed once the attempts are used up."""
-    limit = setting("REMINDER_MAX_ATTEMPTS", 5)
+    """Temporary failure: back to pending with back-off while the retry window lasts; otherwise failed."""
+    window = timedelta(hours=setting("REMINDER_RETRY_HOURS", 24))
     for row in rows:
-        if is_temporary(error) and row.attempts < limit:
-            _finish([row.pk], state=State.PENDING, due_at=now + backoff(row.attempts), last_error=repr(error)[:2000])
+        until = row.retry_until or now + window
+        if is_temporary(error) and now < until:
+            due_at = min(now + backoff(row.attempts), until)  # the last try falls on the window's end
+            _finish([row.pk], state=State.PENDING, due_at=due_at, retry_until=until, last_error=repr(error)[:2000])
             result.retried += 1
         else:
             _finish([row.pk], state=State.FAILED, last_error=repr(error)[:2000])
+            log.error("reminders: %s to %s failed for good: %r", row.kind, row.addressee, error)
             result.failed += 1
+
+
+def _unknown(rows, error, result, now):
+    """The server took the message, its answer was lost: resend once after a delay, or hold (a setting)."""
+    hold = setting("REMINDER_UNKNOWN_OUTCOME", "resend") == "hold"
+    delay = timedelta(seconds=setting("REMINDER_UNKNOWN_DELAY_SECONDS", 1800))
+    note = f"The mail server may have delivered it, its answer was lost: {error}"[:2000]
+    for row in rows:
+        if hold or row.unknown_at:  # a second unknown outcome is never resent blindly
+            _finish([row.pk], state=State.UNKNOWN, unknown_at=row.unknown_at or now, last_error=note)
+            result.unknown += 1
+        else:
+            _finish([row.pk], state=State.PENDING, due_at=now + delay, unknown_at=now, last_error=note)
+            result.retried += 1
+
+
+def _settle(rows, error, result, now):
+    """What a failed send means for its rows: unknown, retried later, failed, or (cut before sending) released."""
+    if isinstance(error, UnknownOutcome):
+        _unknown(rows, error, result, now)
+    elif _is_cut(error):
+        release(rows, now, result)
+    else:
+        _retry_or_fail(rows, error, result, now)
+
+
+def _is_cut(error):
+    """Celery's soft time limit: timing.py makes it unreachable mid-send, but a stalled database could."""
+    return isinstance(error, SoftTimeLimitExceeded) or isinstance(error.__cause__, SoftTimeLimitExceeded)
 
 
 def _cc_for(rows, plan):
@@ -241,13 +303,40 @@ def _cc_for(rows, plan):
     return sorted(addresses - {rows[0].address})
 
 
-# A batch stops before its lease runs out (a slow SMTP server, a run without Celery's time limit) and hands
-# its unsent rows back, so that no other run can take back rows this one is still sending.
-LEASE_SHARE = 0.8
+def changed_states(since):
+    """Member states whose reports or commitments changed since `since` (two indexed queries)."""
+    reports = ProgressReport.objects.filter(updated_at__gte=since)
+    commitments = Commitment.objects.filter(updated_at__gte=since)
+    states = set(reports.values_list("implementation__member_state_id", flat=True))
+    return states | set(commitments.values_list("implementation__member_state_id", flat=True))
 
 
-def send_batch(ids, plan, result, connection=None, now=None, journal=None):
-    lease_ends = time.monotonic() + LEASE_SHARE * setting("REMINDER_LEASE_SECONDS", 900)  # claimed just now
+class FreshContent:
+    """A batch's content, loaded again when a report or commitment of one of its states changes mid-batch,
+    so what an e-mail says is checked just before it is sent (at most a second old), not when the batch began.
+    """
+
+    CHECK_EVERY = 1.0  # seconds: two small queries a second, whatever the sending rate
+
+    def __init__(self, rows, plan):
+        self.plan = plan
+        self._load(rows)
+
+    def _load(self, rows):
+        self.loaded_at, self.checked = timezone.now(), time.monotonic()
+        self.content = BatchContent(rows, plan=self.plan)
+
+    def current(self, remaining):
+        """The content for `remaining` rows: reloaded if one of their states changed since it was loaded."""
+        if time.monotonic() - self.checked >= self.CHECK_EVERY:
+            changed, self.checked = changed_states(self.loaded_at), time.monotonic()
+            if changed and any(row.member_state_id in changed or row.member_state_id is None for row in remaining):
+                self._load(remaining)
+        return self.content
+
+
+def send_batch(ids, plan, result, connection=None, now=None, journal=None, run=None):
+    run = run or Run()
     now = now or timezone.now()
     rows = list(Reminder.objects.filter(pk__in=ids).select_related("recipient", "body", "member_state", "cycle"))
     due_rows = [row for row in rows if plan.expects(row)]
@@ -257,20 +346,16 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None):
         last_error="No longer due when it was to be sent.",
     )
     result.cancelled += len(rows) - len(due_rows)
-    content = BatchContent(due_rows, plan)
-    empty = [r.pk for r in due_rows if content.is_empty_for(r)]
-    _finish(empty, state=State.CANCELLED, last_error="Nothing left to report when it was to be sent.")
-    no_address = [r.pk for r in due_rows if r.pk not in set(empty) and not r.address]
+    no_address = [r.pk for r in due_rows if not r.address]
     _finish(no_address, state=State.FAILED, last_error="The recipient has no e-mail address.")
-    result.cancelled += len(empty)
     result.failed += len(no_address)
-    skip = set(empty) | set(no_address)
     by_recipient = defaultdict(list)
     for row in due_rows:
-        if row.pk not in skip:
+        if row.pk not in set(no_address):
             by_recipient[(row.recipient_id, row.recipient_email)].append(row)
     if by_recipient:
-        _send_grouped(by_recipient, content, plan, result, connection, now, SentMarks(journal), lease_ends)
+        batch = Batch(list(by_recipient.values()), FreshContent(due_rows, plan), plan, result, now)
+        batch.send(connection or smtp.connection(), SentMarks(journal), run)
 
 
 def release(rows, now, result):
@@ -281,37 +366,96 @@ def release(rows, now, result):
     )
 
 
-def _send_grouped(by_recipient, content, plan, result, connection, now, marks, lease_ends):
-    connection = connection or get_connection()
-    try:
-        connection.open()
-    except Exception as error:  # the server is down: every row of the batch waits for its retry
-        log.warning("reminders: cannot open the e-mail connection: %r", error)
-        _retry_or_fail([r for rows in by_recipient.values() for r in rows], error, result, now)
-        return
-    groups = list(by_recipient.values())
-    try:
-        for index, rows in enumerate(groups):
-            if index and time.monotonic() > lease_ends:  # the first e-mail always goes: each batch progresses
-                release([r for group in groups[index:] for r in group], now, result)
-                break
-            cc = _cc_for(rows, plan)
-            message = compose(rows, content, cc)
-            try:
-                connection.send_messages([message])
-            except Exception as error:
-                log.warning("reminders: sending to %s failed: %r", rows[0].addressee, error)
-                _retry_or_fail(rows, error, result, now)
-                continue
-            # Noted at once: a worker killed after this line never sends this e-mail again.
-            marks.add(rows, cc)
-            result.sent += 1
-            result.rows_sent += len(rows)
-    finally:
+class Run:
+    """One send run's deadline: a recipient's e-mails start only if they can end before the soft time limit."""
+
+    def __init__(self, seconds=None):
+        self.timing = timing.current()
+        self.deadline = time.monotonic() + (self.timing.run if seconds is None else seconds)
+        self.started_any = False
+
+    def may_start(self):
+        if self.started_any and time.monotonic() > self.deadline:  # the first always goes: every run progresses
+            return False
+        self.started_any = True
+        return True
+
+    @property
+    def over(self):
+        return time.monotonic() > self.deadline
+
+
+class Batch:
+    """The claimed rows of one batch, grouped by recipient: one e-mail each (plus copies in other languages)."""
+
+    def __init__(self, groups, fresh, plan, result, now):
+        self.groups, self.fresh, self.plan, self.result, self.now = groups, fresh, plan, result, now
+
+    def send(self, connection, marks, run):
         try:
-            marks.flush()  # also after a soft time limit or an unexpected error in the loop
+            for index, rows in enumerate(self.groups):
+                if not run.may_start():
+                    release([r for group in self.groups[index:] for r in group], self.now, self.result)
+                    self.result.more = True
+                    break
+                try:
+                    self._send_group(rows, self.groups[index:], connection, marks)
+                except Exception as error:
+                    rest = [r for group in self.groups[index + 1 :] for r in group]
+                    if _is_cut(error):
+                        release(rest, self.now, self.result)
+                        if isinstance(error, SoftTimeLimitExceeded):
+                            raise
+                        raise error.__cause__ from error  # Celery's own exception: the worker reports the limit
+                    if isinstance(error, CannotConnect):  # the server is down: the whole batch waits its retry
+                        _retry_or_fail(rest, error, self.result, self.now)
+                        break
         finally:
-            connection.close()
+            try:
+                marks.flush()  # also after a soft time limit or an unexpected error in the loop
+            finally:
+                connection.close()
+
+    def _send_group(self, rows, remaining, connection, marks):
+        content = self.fresh.current([r for group in remaining for r in group])
+        empty = [r for r in rows if content.is_empty_for(r)]
+        _finish(
+            [r.pk for r in empty], state=State.CANCELLED, last_error="Nothing left to report when it was to be sent."
+        )
+        self.result.cancelled += len(empty)
+        rows = [r for r in rows if r not in empty]
+        if not rows:
+            return
+        cc = _cc_for(rows, self.plan)
+        try:
+            first, *copies = compose_messages(rows, content, cc)
+        except Exception as error:  # a bug, not the mail server: fail these rows visibly, go on with the others
+            log.exception("reminders: could not compose the e-mail to %s", rows[0].addressee)
+            _finish([r.pk for r in rows], state=State.FAILED, last_error=f"Could not compose: {error!r}"[:2000])
+            self.result.failed += len(rows)
+            return
+        try:
+            smtp.send_one(connection, first)
+        except Exception as error:
+            log.warning("reminders: sending to %s failed: %r", rows[0].addressee, error)
+            _settle(rows, error, self.result, self.now)
+            raise
+        marks.add(rows, cc)  # noted at once: a worker killed after this line never sends this e-mail again
+        self.result.sent += 1
+        self.result.rows_sent += len(rows)
+        self._send_copies(rows, copies, connection, marks)
+
+    def _send_copies(self, rows, copies, connection, marks):
+        """Copies in other languages: courtesy e-mails; one that fails is noted on the row, never resent."""
+        for copy in copies:
+            try:
+                smtp.send_one(connection, copy)
+                self.result.sent += 1
+            except Exception as error:
+                log.warning("reminders: the copy to %s failed: %r", copy.to, error)
+                marks.note_failed_copy(rows, copy.to, error)
+                if _is_cut(error):
+                    raise
 
 
 @contextmanager
@@ -340,24 +484,22 @@ def quick_commits():
 
 
 def send_due(now=None, batch_size=None, budget_seconds=None, connection=None):
-    """Send everything due, batch after batch, until none is left or the time budget is spent."""
+    """Send everything due, batch after batch, until none is left or the run's time is up (timing.py)."""
     batch_size = batch_size or setting("REMINDER_BATCH_SIZE", 500)
-    started = time.monotonic()
+    run = Run(budget_seconds)
     plan = policy.due(now)  # one re-check of what is due per run, shared by its batches
     journal = send_journal.current()
     result = Result()
     # With a journal, a batch's marks are few and are committed durably before its entries are dropped.
     with quick_commits() if journal is None else nullcontext():
-        while True:
+        while not result.more:
             ids = claim(batch_size, now, journal=journal, result=result)
             if not ids:
                 break
             result.batches += 1
-            send_batch(ids, plan, result, connection=connection, now=now, journal=journal)
-            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
-                result.more = True
-                break
-    if result.sent or result.failed or result.cancelled or result.recovered:
+            send_batch(ids, plan, result, connection=connection, now=now, journal=journal, run=run)
+            result.more = result.more or run.over
+    if result.sent or result.failed or result.cancelled or result.recovered or result.unknown:
         log.info("reminders: %s", result.as_dict())
     return result
 
@@ -390,3 +532,21 @@ def resend(queryset, now=None):
     return queryset.exclude(state__in=[State.PENDING, State.SENDING]).update(
         state=State.PENDING, attempts=0, due_at=now or timezone.now(), last_error="", sent_at=None, claimed_at=None
     )
+
+
+def mark_delivered(queryset, now=None):
+    """The secretariat confirmed an e-mail of unknown outcome arrived: it is sent (at the time it was handed over)."""
+    return queryset.filter(state=State.UNKNOWN).update(
+        state=State.SENT, sent_at=F("unknown_at"), last_error="Marked delivered by the secretariat."
+    )
+
+
+def unknown_outcome_policy():
+    """What the sender does with an e-mail whose outcome is unknown, in words for the admin."""
+    if setting("REMINDER_UNKNOWN_OUTCOME", "resend") == "hold":
+        return _("An e-mail whose outcome is unknown is held here: mark it sent, or resend it.")
+    minutes = setting("REMINDER_UNKNOWN_DELAY_SECONDS", 1800) // 60
+    return _(
+        "An e-mail whose outcome is unknown (the mail server took it, its answer was lost) is sent once more "
+        "after %(minutes)s minutes; if that fails the same way, it is held here: mark it sent, or resend it."
+    ) % {"minutes": minutes}

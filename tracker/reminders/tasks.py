@@ -1,27 +1,31 @@
-"""Celery tasks of the reminders. Thin: the work is in `sending` and `policy`; arguments are ids (JSON)."""
+"""Celery tasks of the reminders. Thin: the work is in `sending` and `policy`; arguments are ids (JSON).
+
+The send tasks' time limits come from timing.py (REMINDER_RUN_SECONDS and EMAIL_TIMEOUT), like the run's
+deadline and the lease on claimed rows, so the three always agree.
+"""
 
 from celery import shared_task
 
-from tracker.reminders import sending
+from tracker.reminders import sending, timing
 from tracker.reminders.enqueue import publish
 
-# Within CELERY_TASK_TIME_LIMIT (300 s): a run stops taking new batches after this and queues a follow-up.
-SEND_BUDGET_SECONDS = 200
+LIMITS = timing.current()
+SEND_LIMITS = {"soft_time_limit": LIMITS.soft_limit, "time_limit": LIMITS.hard_limit}
 
 
-@shared_task(name="tracker.reminders.run", ignore_result=True, time_limit=300, soft_time_limit=270)
+@shared_task(name="tracker.reminders.run", ignore_result=True, **SEND_LIMITS)
 def run_reminders():
     """Beat: compute what is due from the database, then send it."""
-    created, result = sending.run(budget_seconds=SEND_BUDGET_SECONDS)
+    created, result = sending.run()
     if result.more:
         publish(send_due_reminders)
     return {"created": created, **result.as_dict()}
 
 
-@shared_task(name="tracker.reminders.send_due", ignore_result=True, time_limit=300, soft_time_limit=270)
+@shared_task(name="tracker.reminders.send_due", ignore_result=True, **SEND_LIMITS)
 def send_due_reminders():
     """Beat (every few minutes) and after admin actions: send pending rows, including retries now due."""
-    result = sending.send_due(budget_seconds=SEND_BUDGET_SECONDS)
+    result = sending.send_due()
     if result.more:
         publish(send_due_reminders)  # no countdown: the next batch starts at once
     return result.as_dict()
