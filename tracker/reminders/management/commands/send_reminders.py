@@ -25,8 +25,12 @@ class Command(BaseCommand):
         self.stdout.write(f"{created} new reminders due.")
         if plan_only:
             return
-        result = sending.send_due(batch_size=batch_size)
-        self.stdout.write(
-            f"{result.sent} e-mails sent ({result.rows_sent} reminders), {result.retried} to retry, "
-            f"{result.failed} failed, {result.cancelled} cancelled as no longer due."
-        )
+        more = True
+        while more:  # run after run (each within REMINDER_RUN_SECONDS), as the Celery task queues follow-ups
+            result = sending.send_due(batch_size=batch_size)
+            more = result.more
+            self.stdout.write(
+                f"{result.sent} e-mails sent ({result.rows_sent} reminders), {result.retried} to retry, "
+                f"{result.failed} failed, {result.unknown} of unknown outcome held, "
+                f"{result.cancelled} cancelled as no longer due."
+            )
