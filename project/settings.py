@@ -234,7 +234,18 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
-DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "tracker@localhost")
+# The sender of reminders and password resets. Its domain names each e-mail's Message-ID and is what receiving
+# servers check (SPF, DMARC): in production it defaults to SITE_URL's host, and "localhost" or any other domain
+# without a dot (a forgotten setting, or a bare host name) stops start-up.
+DEFAULT_FROM_EMAIL = env_email(
+    "DEFAULT_FROM_EMAIL",
+    "tracker@localhost" if DEBUG else "tracker@" + SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":")[0],
+)
+if not DEBUG and "." not in DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >."):
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL needs a real domain when DEBUG is off (it names every e-mail's Message-ID and is what "
+        f"receiving servers check), not {DEFAULT_FROM_EMAIL!r}: for example tracker@your-organisation.org."
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_it_lists_what_is_missing_state_by_state_for_the_secretariat(
     open_cycle(reference)
     run_on(-20)
     [message] = to("officer@example.org")
-    assert message.subject == "Weekly digest: missing progress reports"
+    assert message.subject == "Weekly digest of AIMC, week of Nov. 30, 2026: missing progress reports"
     assert "Egypt — items without a report: 7" in message.body
     assert "Jordan — items without a report: 7" in message.body
     assert "Member states without an active focal point: Algeria, Bahrain" in message.body

@@ -33,11 +33,14 @@ EXPECTED = [
     (8, "officer", "secretariat_digest", False),
     (12, "fp-egypt", "stalled_digest", False),  # 1 January: the monthly digest again
     (12, "fp-egypt-alt", "stalled_digest", False),
-    (14, "fp-egypt", "overdue", True),  # 14 days overdue: the alternate and the secretariat are copied
+    (14, "fp-egypt", "overdue", True),  # 14 days overdue: the alternate and the secretariat are copied...
+    (14, "officer", "overdue", False),  # ...the alternate on Ahmed's Arabic e-mail, the officer in an English copy
     (15, "officer", "secretariat_digest", False),
     (21, "fp-egypt", "overdue", True),
+    (21, "officer", "overdue", False),
     (22, "officer", "secretariat_digest", False),
     (28, "fp-egypt", "overdue", True),  # the fourth and last overdue reminder
+    (28, "officer", "overdue", False),
     (29, "officer", "secretariat_digest", False),
     (36, "officer", "secretariat_digest", False),
 ]
@@ -75,9 +78,11 @@ def test_it_copies_the_alternate_and_the_secretariat_when_escalating(
     open_cycle(reference)
     with time_machine.travel(local(DEADLINE + dt.timedelta(days=14)), tick=False):
         sending.run()
-    [overdue] = [m for m in mail.outbox if kind_of(m) == "overdue"]
+    [overdue, copy] = [m for m in mail.outbox if kind_of(m) == "overdue"]
     assert overdue.to == ["fp-egypt@example.org"]
-    assert overdue.cc == ["fp-egypt-alt@example.org", "secretariat@aimc.example"]
+    assert overdue.cc == ["fp-egypt-alt@example.org"]  # reads Arabic, as Ahmed
+    assert (copy.to, copy.cc) == (["secretariat@aimc.example"], [])  # reads English: a copy in English
+    assert copy.extra_headers["X-Reminder-Copy-Of"] == "fp-egypt@example.org"
 
 
 def test_it_inserts_nothing_new_when_what_is_due_is_computed_twice(reference, egypt_focal_point):

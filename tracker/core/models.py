@@ -937,6 +937,61 @@ class Profile(models.Model):
         return str(self.user)
 
 
+class OptionalReminderKind(models.TextChoices):
+    """The reminder kinds a recipient may turn off (values of the reminders room's `Reminder.Kind`)."""
+
+    STALLED_DIGEST = "stalled_digest", _("The monthly digest of stalled items")
+    SECRETARIAT_DIGEST = "secretariat_digest", _("The weekly digest of missing progress reports")
+
+
+class ReminderOptOut(models.Model):
+    """One kind of reminder e-mail that a recipient chose not to receive: a user, or an address that has no account
+    (the body's secretariat mailbox). Rules and links: tracker/core/reminder_preferences.py.
+
+    Only the digests can be turned off. The kinds are those of the reminders room (`Reminder.Kind` values, kept as
+    plain strings: the core names no room), and the database refuses any other: deadline and commitment reminders
+    and the copies of escalated ones are how the follow-up works, so no preference can silence them.
+    """
+
+    Kind = OptionalReminderKind
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminder_opt_outs",
+        verbose_name=_("user"),
+    )
+    address = models.EmailField(
+        _("address"), blank=True, help_text=_("For a recipient without an account, in lower case.")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reminder opt-out")
+        verbose_name_plural = _("reminder opt-outs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"], condition=Q(user__isnull=False), name="one_opt_out_per_user_and_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["address", "kind"], condition=Q(user__isnull=True), name="one_opt_out_per_address_and_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, address="") | (Q(user__isnull=True) & ~Q(address="")),
+                name="opt_out_of_a_user_or_an_address",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=OptionalReminderKind.values), name="opt_out_of_an_optional_kind_only"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.address} · {self.get_kind_display()}"
+
+
 class Heartbeat(models.Model):
     """When a part of the background machinery last showed it was alive (the worker runs beat's heartbeat task)."""
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.core.evidence import check_file
 from tracker.core.forms import QueryFilterForm
-from tracker.core.models import REPORT_TEXT_MAX_LENGTH, MemberState, Status, ThematicArea
+from tracker.core.models import REPORT_TEXT_MAX_LENGTH, MemberState, ReminderOptOut, Status, ThematicArea
 from tracker.core.services import ReportInput
 
 
@@ -134,3 +134,31 @@ class CommitmentDoneForm(forms.Form):
                 self.add_error(field if field in self.fields else None, errors)
         else:
             self.add_error(None, error)
+
+
+class ReminderChoicesForm(forms.Form):
+    """One box per optional kind of reminder e-mail, ticked to receive it (tracker.core.reminder_preferences says
+    which kinds are optional, and for whom). Any value of a ticked box means "receive"; unknown fields are ignored."""
+
+    HELP = {
+        ReminderOptOut.Kind.STALLED_DIGEST: _(
+            "Once a month: the items of your state that are stalled, each with the reason."
+        ),
+        ReminderOptOut.Kind.SECRETARIAT_DIGEST: _(
+            "Once a week: the progress reports still missing in the open cycle, state by state."
+        ),
+    }
+
+    def __init__(self, kinds, turned_off, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in kinds:
+            self.fields[kind] = forms.BooleanField(
+                label=ReminderOptOut.Kind(kind).label,
+                required=False,
+                initial=kind not in turned_off,
+                help_text=self.HELP.get(kind, ""),
+            )
+
+    def receive(self):
+        """{kind: receive it?} for the kinds on the form."""
+        return {kind: bool(self.cleaned_data[kind]) for kind in self.fields}

@@ -1,5 +1,6 @@
 """Focal point pages. Thin: permissions from tracker.core.permissions, rules from models and services."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,17 +8,27 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from tracker.core import commitments as commitment_rules
 from tracker.core import evidence as evidence_rules
 from tracker.core import services
-from tracker.core.models import Commitment, Evidence, Implementation, MemberState, ProgressReport, ThematicArea
+from tracker.core.models import (
+    Commitment,
+    Evidence,
+    Implementation,
+    MemberState,
+    ProgressReport,
+    ReminderOptOut,
+    ThematicArea,
+)
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
+from tracker.core.reminder_preferences import BadLink, Link, Recipient, ReminderRoles, choices_of
 from tracker.focal.dashboard import open_cycles, state_commitments, state_overview, states_overview
-from tracker.focal.forms import CommitmentDoneForm, HomeFilterForm, ReportForm
+from tracker.focal.forms import CommitmentDoneForm, HomeFilterForm, ReminderChoicesForm, ReportForm
 
 
 @login_required
@@ -243,3 +254,75 @@ def evidence_download(request, pk):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- which reminder e-mails one receives (rules: tracker.core.reminder_preferences) ---
+
+
+@login_required
+def reminder_preferences(request):
+    """The signed-in user's choice of the optional reminders, and what always comes whatever they choose."""
+    recipient = Recipient.of(request.user.pk)
+    data = request.POST if request.method == "POST" else None  # all boxes unticked is an empty, valid POST
+    form = ReminderChoicesForm(choices_of(request.user), recipient.turned_off(), data)
+    if form.is_bound and form.is_valid():
+        recipient.choose(form.receive())
+        messages.success(request, _("Your choice of reminders is saved."))
+        return redirect("reminder_preferences")
+    context = {"form": form, "roles": ReminderRoles.of(request.user)}
+    return render(request, "focal/reminder_preferences.html", context)
+
+
+# The one-click unsubscribe (RFC 8058) is posted by a mail provider without cookies or a CSRF token: the signed
+# token in the address is the credential. The page's own form is CSRF-protected like any other (`_link_page`).
+@csrf_exempt
+def reminder_link(request, token):
+    """The link of one reminder e-mail, without signing in: its page (GET), its form, or the one-click POST."""
+    try:
+        link = Link.read(token)
+    except BadLink:
+        return render(request, "focal/reminder_link.html", {"invalid": True}, status=400)
+    _speak_the_emails_language(request, link)
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+        return _one_click(request, link)
+    return csrf_protect(_link_page)(request, link)
+
+
+def _speak_the_emails_language(request, link):
+    """Someone who neither signed in nor chose a language reads the page in the language of the e-mail."""
+    if request.user.is_authenticated or settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    translation.activate(link.language)
+    request.LANGUAGE_CODE = link.language
+
+
+def _one_click(request, link):
+    """Turn off what the e-mail held that may be turned off; 400 when nothing could be (the page says why)."""
+    turned_off = link.recipient.turn_off(link.optional_kinds) if link.optional_kinds else []
+    context = _link_context(link, ReminderChoicesForm([], set()), done=turned_off, one_click=True)
+    return render(request, "focal/reminder_link.html", context, status=200 if turned_off else 400)
+
+
+def _link_page(request, link):
+    turned_off = link.recipient.turned_off() if link.may_change else set()
+    data = request.POST if request.method == "POST" else None
+    form = ReminderChoicesForm(link.optional_kinds, turned_off, data)
+    if form.is_bound:
+        if not link.optional_kinds:  # a copy, a copied e-mail, or nothing optional in it: nothing to change here
+            return render(request, "focal/reminder_link.html", _link_context(link, form, one_click=True), status=400)
+        if form.is_valid():
+            link.recipient.choose(form.receive())
+            messages.success(request, _("Your choice of reminders is saved."))
+            return redirect(request.path)
+    return render(request, "focal/reminder_link.html", _link_context(link, form))
+
+
+def _link_context(link, form, done=(), one_click=False):
+    return {
+        "link": link,
+        "form": form,
+        "done": [ReminderOptOut.Kind(kind).label for kind in done],
+        "one_click": one_click,
+        "has_account": link.recipient is None or link.recipient.user_id is not None,
+        "is_address": link.recipient is not None and link.recipient.user_id is None,
+    }

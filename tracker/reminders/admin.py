@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.utils.translation import gettext_lazy as _
 
+from tracker.core.models import ReminderOptOut
 from tracker.reminders import policy, sending
 from tracker.reminders.enqueue import publish
 from tracker.reminders.models import Reminder
@@ -108,3 +109,20 @@ class ReminderAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(ReminderOptOut)
+class ReminderOptOutAdmin(admin.ModelAdmin):
+    """Who turned off which digest (through /preferences/ or an e-mail's link). Deleting one turns it back on."""
+
+    list_display = ["user", "address", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "user__email", "address"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "address", "kind", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # a choice the recipient makes, not the secretariat
+
+    def has_change_permission(self, request, obj=None):
+        return False

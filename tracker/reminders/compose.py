@@ -1,12 +1,24 @@
 """What each e-mail says: one e-mail per recipient, with one section per reminder row, each item with the
 reason it is listed and a direct link. Everything a batch needs is loaded in a handful of queries up front
 (`BatchContent`); composing an e-mail runs no query.
+
+`compose_messages` gives the e-mail to the recipient, in their language, with the copied people who read that
+language on Cc, then one copy per other language read among the copied people, To: them, saying whose reminder
+it is and why they receive it. Every e-mail carries a Message-ID of the sender's domain, one-click unsubscribe
+headers (RFC 2369, RFC 8058) and, in its footer, the same signed link to the preferences page
+(tracker/core/reminder_preferences.py says what it allows). Arabic plain text marks each line right to left.
 """
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from email.header import Header
+from email.utils import make_msgid, parseaddr
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
 from django.template import engines
@@ -17,7 +29,9 @@ from django.utils.translation import ngettext
 
 from tracker.core.models import Commitment, Implementation, ProgressReport, localized
 from tracker.core.querysets import StalledContext, StalledReason, stalled_reasons_of
+from tracker.core.reminder_preferences import Link, Recipient
 from tracker.reminders.models import Reminder
+from tracker.reminders.policy import SECRETARIAT_LANGUAGE, mailbox_language, user_language
 
 Kind = Reminder.Kind
 COMMITMENT_KINDS = {Kind.COMMITMENT_DUE, Kind.COMMITMENT_LATE}
@@ -32,6 +46,9 @@ URGENCY = [
 ]
 TEXT_LIMIT = 180
 EMAILS = engines["emails"]  # Jinja2 (tracker/reminders/jinja2_env.py): templates/reminders/
+# Mail clients give a plain-text line the direction of its first strong character: "R2: ..." or a URL would
+# read left to right in an Arabic e-mail. A RIGHT-TO-LEFT MARK first makes every line right to left.
+RLM = "\u200f"
 
 
 def item_url(implementation_id):
@@ -54,6 +71,30 @@ def admin_commitment_url(commitment_id):
 
 def organisation_name(organisation):
     return localized(organisation, "name")
+
+
+def preferences_url(token):
+    """The page of an e-mail's signed link (tracker.focal), where one-click unsubscribe posts too."""
+    return f"{settings.SITE_URL}{reverse('reminder_link', kwargs={'token': token})}"
+
+
+@lru_cache(maxsize=8)
+def _domain(from_email, site_url):
+    return parseaddr(from_email)[1].rpartition("@")[2] or urlsplit(site_url).hostname or "localhost"
+
+
+def sender_domain():
+    """The domain of DEFAULT_FROM_EMAIL (else SITE_URL's host) names each Message-ID, not this machine's host name:
+    receiving servers and spam filters expect the sender's domain (production refuses one without a dot)."""
+    return _domain(settings.DEFAULT_FROM_EMAIL, settings.SITE_URL)
+
+
+def _joined(names):
+    return ("، " if translation.get_language() == "ar" else ", ").join(names)
+
+
+def right_to_left(text):
+    return "\n".join(RLM + line if line.strip() else line for line in text.split("\n"))
 
 
 def short(text):
@@ -97,6 +138,17 @@ class Audience:
     FOCAL_POINT = "focal_point"
     SECRETARIAT = "secretariat"
     PARTNER = "partner"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A copied address: who reads it (for the copy's greeting and reason) and in which language."""
+
+    address: str
+    language: str
+    audience: str
+    user: object = None
 
 
 class BatchContent:
@@ -127,6 +179,8 @@ class BatchContent:
         commitment_ids = {row.commitment_id for row in rows if row.commitment_id}
         if commitment_ids:
             self._load_commitments(commitment_ids)
+        self.users_by_address = {}  # lower-case address -> active user, for the copied addresses
+        self._load_copied_users(rows)
 
     @staticmethod
     def _items():
@@ -154,6 +208,48 @@ class BatchContent:
             "implementation__recommendation", "implementation__member_state", "organisation"
         )
         self.commitments = {commitment.pk: commitment for commitment in items}
+
+    def _load_copied_users(self, rows):
+        """The accounts behind every address the batch copies (their language, their name): one query."""
+        addresses = set()
+        for row in rows:
+            planned = self.plan.planned(row)
+            addresses.update(planned.cc if planned else row.cc)
+        if not addresses:
+            return
+        users = get_user_model().objects.filter(email__in=addresses, is_active=True).select_related("tracker_profile")
+        for user in users.order_by("pk"):
+            self.users_by_address.setdefault(user.email.lower(), user)
+
+    def readers(self, row, cc):
+        """{language: [Reader]} of the addresses copied on `row`'s e-mail, in the order given."""
+        by_language = defaultdict(list)
+        for address in cc:
+            reader = self._reader(row, address)
+            by_language[reader.language].append(reader)
+        return by_language
+
+    def _reader(self, row, address):
+        """A focal point of the row's state reads their designation's language; the body's mailbox its own (the
+        first officer's, policy.mailbox_language); a secretariat officer or another account its profile's; a
+        partner organisation its `language`; anyone else the secretariat's default."""
+        key = address.lower()
+        for designation in self.plan.designations.of(row.body_id, row.member_state_id):
+            if designation.user.email.lower() == key:
+                return Reader(address, designation.preferred_language, Audience.FOCAL_POINT, designation.user)
+        user = self.users_by_address.get(key)
+        body = self.plan.bodies.get(row.body_id)
+        if body is not None and body.secretariat_email.lower() == key:
+            language = user_language(user) if user else mailbox_language(self.plan.staff)
+            return Reader(address, language, Audience.SECRETARIAT, user)
+        if user is not None:
+            staff = any(officer.pk == user.pk for officer in self.plan.staff)
+            return Reader(address, user_language(user), Audience.SECRETARIAT if staff else Audience.OTHER, user)
+        for commitment in self.commitments.values():
+            organisation = commitment.organisation
+            if organisation is not None and organisation.email.lower() == key:
+                return Reader(address, organisation.language, Audience.PARTNER)
+        return Reader(address, SECRETARIAT_LANGUAGE, Audience.OTHER)
 
     def is_empty_for(self, row):
         """A row whose items all went away (reported, settled) is no longer worth an e-mail."""
@@ -259,9 +355,9 @@ class BatchContent:
         intro = [_("Progress reports still missing in %(cycle)s (deadline %(deadline)s), state by state:") % facts]
         note = ""
         if without:
-            separator = "، " if translation.get_language() == "ar" else ", "
-            note = _("Member states without an active focal point: %(states)s.") % {"states": separator.join(without)}
-        return Section(row.kind, _("Weekly digest: missing progress reports"), intro, groups, note)
+            note = _("Member states without an active focal point: %(states)s.") % {"states": _joined(without)}
+        title = _("%(body)s: progress reports missing in %(cycle)s") % {"body": row.body, "cycle": cycle.name}
+        return Section(row.kind, title, intro, groups, note)
 
     def _states_without_focal_point(self, row):
         body = self.plan.bodies.get(row.body_id)
@@ -349,23 +445,54 @@ class BatchContent:
         return ""
 
 
-def _commitment_subject(row, content):
+def _commitment_subject(rows, content):
+    row = rows[0]
     facts = content.commitment_facts(content.commitments[row.commitment_id])
     if row.kind == Kind.COMMITMENT_LATE:
         return _("Late commitment for %(state)s: it was due by %(due)s") % facts
     return _("Reminder: commitment for %(state)s due by %(due)s") % facts
 
 
+def _bodies(rows):
+    """The bodies of the rows of the first row's kind: a digest names them all (one e-mail may hold several)."""
+    return _joined(sorted({str(row.body) for row in rows if row.kind == rows[0].kind}))
+
+
+def _period_start(scope, parse):
+    """The first day of a digest's period from its scope ("2026-W49", "2026-12"); today if it is not one."""
+    try:
+        return parse(scope)
+    except ValueError:
+        return timezone.localdate()
+
+
+def _weekly_subject(rows, content):
+    monday = _period_start(rows[0].scope, lambda scope: dt.date.fromisocalendar(int(scope[:4]), int(scope[6:]), 1))
+    return _("Weekly digest of %(bodies)s, week of %(week)s: missing progress reports") % {
+        "bodies": _bodies(rows),
+        "week": formats.date_format(monday, "DATE_FORMAT"),
+    }
+
+
+def _monthly_subject(rows, content):
+    first = _period_start(rows[0].scope, lambda scope: dt.date(int(scope[:4]), int(scope[5:7]), 1))
+    return _("Monthly digest of %(bodies)s, %(month)s: stalled items of %(state)s") % {
+        "bodies": _bodies(rows),
+        "month": formats.date_format(first, "YEAR_MONTH_FORMAT"),
+        "state": rows[0].member_state.name,
+    }
+
+
+# Each takes the e-mail's rows, the most urgent first; the digests name their bodies and period, so two digests
+# (two weeks, two months, two bodies) never share a subject and mail clients never thread them together.
 SUBJECTS = {
-    Kind.BEFORE_DEADLINE: lambda row, content: (
+    Kind.BEFORE_DEADLINE: lambda rows, content: (
         _("Reminder: progress reports due by %(deadline)s")
-        % {"deadline": formats.date_format(row.cycle.report_deadline, "DATE_FORMAT")}
+        % {"deadline": formats.date_format(rows[0].cycle.report_deadline, "DATE_FORMAT")}
     ),
-    Kind.OVERDUE: lambda row, content: _("Overdue: progress reports for %(cycle)s") % {"cycle": row.cycle.name},
-    Kind.STALLED_DIGEST: lambda row, content: (
-        _("Monthly digest: stalled items of %(state)s") % {"state": row.member_state.name}
-    ),
-    Kind.SECRETARIAT_DIGEST: lambda row, content: _("Weekly digest: missing progress reports"),
+    Kind.OVERDUE: lambda rows, content: _("Overdue: progress reports for %(cycle)s") % {"cycle": rows[0].cycle.name},
+    Kind.STALLED_DIGEST: _monthly_subject,
+    Kind.SECRETARIAT_DIGEST: _weekly_subject,
     Kind.COMMITMENT_DUE: _commitment_subject,
     Kind.COMMITMENT_LATE: _commitment_subject,
 }
@@ -382,51 +509,180 @@ def _footer(audience, row, content):
     return _("You receive this e-mail as a designated national focal point.")
 
 
+def _name(user):
+    return user.get_full_name() or user.username
+
+
 def _greeting(row, audience, content):
     if row.recipient_id:
-        recipient = row.recipient
-        return _("Dear %(name)s,") % {"name": recipient.get_full_name() or recipient.username}
+        return _("Dear %(name)s,") % {"name": _name(row.recipient)}
     if audience == Audience.PARTNER:
         organisation = content.commitments[row.commitment_id].organisation
         return _("Dear colleagues of %(organisation)s,") % {"organisation": organisation_name(organisation)}
     return _("Dear colleagues,")
 
 
-def compose(rows, content, cc):
-    """One EmailMultiAlternatives for one recipient (a user or an address) and their rows, in the rows' language."""
-    rows = sorted(rows, key=lambda r: URGENCY.index(r.kind))
-    language = rows[0].language or settings.LANGUAGE_CODE
-    audience = content.audience(rows[0])
-    with translation.override(language):
-        sections = [content.section(row) for row in rows]
-        subject = SUBJECTS[rows[0].kind](rows[0], content)
-        context = {
-            "greeting": _greeting(rows[0], audience, content),
-            "sections": sections,
-            "language": language,
-            "direction": "rtl" if language == "ar" else "ltr",
-            "site_url": settings.SITE_URL,
-            "subject": subject,
-            "footer": _footer(audience, rows[0], content),
-            "tracker_name": _("Workshop Recommendation Tracker"),
-            # Worked out once here rather than in the templates' loops (10,000 e-mails a run).
-            "why_label": _("Why:"),
-            "start": "right" if language == "ar" else "left",
-            "end": "left" if language == "ar" else "right",
-        }
-        text = EMAILS.get_template("reminder.txt").render(context)
-        html = EMAILS.get_template("reminder.html").render(context)
-    message = EmailMultiAlternatives(
-        subject,
-        text,
-        settings.DEFAULT_FROM_EMAIL,
-        [rows[0].address],
-        cc=cc,
-        headers={
-            "Auto-Submitted": "auto-generated",
-            "X-Auto-Response-Suppress": "All",
-            "X-Reminder-Kind": rows[0].kind,
-        },
+# --- copies ---
+
+
+def _copy_greeting(readers):
+    if len(readers) == 1 and readers[0].user is not None:
+        return _("Dear %(name)s,") % {"name": _name(readers[0].user)}
+    return _("Dear colleagues,")
+
+
+def _recipient_label(row, audience, content):
+    """Whom the reminder was sent to, as a copy names them: "Ahmed (fp-egypt@example.org)"."""
+    if row.recipient_id:
+        name = _name(row.recipient)
+    elif audience == Audience.PARTNER:
+        name = organisation_name(content.commitments[row.commitment_id].organisation)
+    else:
+        return row.address
+    return f"{name} ({row.address})"
+
+
+def _copy_reason(row, readers):
+    audiences = {reader.audience for reader in readers}
+    if audiences == {Audience.FOCAL_POINT}:
+        return _("You receive it as an alternate focal point of %(state)s.") % {"state": row.member_state.name}
+    if audiences == {Audience.SECRETARIAT}:
+        return _(
+            "You receive it as the secretariat, which follows up the reminders that are late or concern a partner."
+        )
+    if audiences == {Audience.FOCAL_POINT, Audience.SECRETARIAT}:
+        return _("You receive it as an alternate focal point or as the secretariat.")
+    return _("You receive it because the reminder is copied to you.")
+
+
+# --- the e-mails ---
+
+
+class ReminderEmail(EmailMultiAlternatives):
+    """A reminder e-mail whose subject decodes exactly as it was written, whatever its length and script.
+
+    Django encodes a non-ASCII subject as RFC 2047 words sized without counting "Subject: ", so the first word no
+    longer fits on the header's first line: the folded header starts with a line break, which clients decode as a
+    leading space. A `Header` that knows its name sizes the first word to fit after it, and the words that follow
+    are joined without a space when decoded.
+    """
+
+    def message(self):
+        message = super().message()
+        if not self.subject.isascii():
+            message.replace_header("Subject", Header(self.subject, "utf-8", header_name="Subject"))
+        return message
+
+
+def _one_line(text):
+    """A subject on one line: a line break in a name typed in the admin must not break the header."""
+    return " ".join(str(text).split())
+
+
+@dataclass
+class Framing:
+    """What differs between the recipient's e-mail and a copy: all but the sections."""
+
+    subject: str
+    greeting: str
+    preamble: list
+    footer: str
+    link: Link
+
+
+def _to_the_recipient(rows, content, language, shared):
+    row, audience = rows[0], content.audience(rows[0])
+    # Read by the copied people too (`shared`), its link changes nothing: nobody turns off another's reminders.
+    recipient = Recipient.of(row.recipient_id, row.recipient_email)
+    return Framing(
+        SUBJECTS[row.kind](rows, content),
+        _greeting(row, audience, content),
+        [],
+        _footer(audience, row, content),
+        Link(recipient, tuple(dict.fromkeys(r.kind for r in rows)), language, shared=shared),
     )
+
+
+def _a_copy(rows, content, language, readers):
+    row = rows[0]
+    whom = _recipient_label(row, content.audience(row), content)
+    reason = _copy_reason(row, readers)
+    return Framing(
+        _("Copy: %(subject)s") % {"subject": SUBJECTS[row.kind](rows, content)},
+        _copy_greeting(readers),
+        [_("This is a copy of the reminder sent to %(recipient)s.") % {"recipient": whom}, reason],
+        reason,
+        Link(None, tuple(dict.fromkeys(r.kind for r in rows)), language, shared=True),
+    )
+
+
+def _render(rows, content, language, framing):
+    """The text and HTML parts, in the active language."""
+    url, right_to_left_script = preferences_url(framing.link.token()), translation.get_language_bidi()
+    context = {
+        "greeting": framing.greeting,
+        "preamble": framing.preamble,
+        "sections": [content.section(row) for row in rows],
+        "language": language,
+        "direction": "rtl" if right_to_left_script else "ltr",
+        "site_url": settings.SITE_URL,
+        "subject": framing.subject,
+        "footer": framing.footer,
+        "preferences_url": url,
+        "preferences_label": _("Choose which reminders you receive"),
+        "tracker_name": _("Workshop Recommendation Tracker"),
+        # Worked out once here rather than in the templates' loops (10,000 e-mails a run).
+        "why_label": _("Why:"),
+        "start": "right" if right_to_left_script else "left",
+        "end": "left" if right_to_left_script else "right",
+    }
+    text = EMAILS.get_template("reminder.txt").render(context)
+    if right_to_left_script:
+        text = right_to_left(text)
+    return text, EMAILS.get_template("reminder.html").render(context), url
+
+
+def _email(rows, content, language, to, cc=(), readers=None):
+    """One e-mail about `rows` in `language`: to the recipient (copying `cc`), or a copy to `readers`."""
+    with translation.override(language):
+        if readers:
+            framing = _a_copy(rows, content, language, readers)
+        else:
+            framing = _to_the_recipient(rows, content, language, shared=bool(cc))
+        text, html, url = _render(rows, content, language, framing)
+    headers = {
+        "Message-ID": make_msgid(domain=sender_domain()),
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+        "X-Reminder-Kind": rows[0].kind,
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    if readers:
+        headers["X-Reminder-Copy-Of"] = rows[0].address
+    subject = _one_line(framing.subject)
+    message = ReminderEmail(subject, text, settings.DEFAULT_FROM_EMAIL, to, cc=list(cc), headers=headers)
     message.attach_alternative(html, "text/html")
     return message
+
+
+def compose_messages(rows, content, cc):
+    """The e-mails about one recipient's rows (a user or an address): theirs first, then the copies.
+
+    The recipient's e-mail is in the rows' language; the copied addresses that read it are on its Cc (everyone
+    sees who was told). Each other language read among `cc` gets a copy of its own, To: its readers, in it.
+    """
+    rows = sorted(rows, key=lambda r: URGENCY.index(r.kind))
+    language = rows[0].language or settings.LANGUAGE_CODE
+    readers = content.readers(rows[0], cc)
+    same = [reader.address for reader in readers.pop(language, [])]
+    messages = [_email(rows, content, language, [rows[0].address], cc=same)]
+    for other in sorted(readers):
+        group = readers[other]
+        messages.append(_email(rows, content, other, [reader.address for reader in group], readers=group))
+    return messages
+
+
+def compose(rows, content, cc):
+    """The e-mail to the recipient: the first of `compose_messages` (copies in other languages left out)."""
+    return compose_messages(rows, content, cc)[0]

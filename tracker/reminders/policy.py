@@ -16,6 +16,9 @@ Stages:
   the secretariat copied on escalation), the secretariat, or a partner organisation by its address (the
   secretariat copied). When nobody of the owner can be reached, the secretariat is reminded instead.
 Only the current stage is due: after an outage the job catches up with the latest one, not every missed one.
+
+A recipient who turned a digest off (tracker/core/reminder_preferences.py) is due no row of it, so the sender's
+re-check cancels one planned before the choice. Deadline and commitment reminders cannot be turned off.
 """
 
 from collections import defaultdict
@@ -28,6 +31,7 @@ from django.utils import timezone
 
 from tracker.core.models import Body, Commitment, FocalPointDesignation, Implementation, ReviewCycle
 from tracker.core.permissions import SECRETARIAT_GROUP
+from tracker.core.reminder_preferences import OptOuts
 from tracker.reminders.models import Reminder
 
 Kind = Reminder.Kind
@@ -134,6 +138,11 @@ def user_language(user, default=SECRETARIAT_LANGUAGE):
     return (profile.language if profile else "") or default
 
 
+def mailbox_language(staff):
+    """The body's secretariat mailbox has no profile: it reads the first officer's language, else English."""
+    return user_language(staff[0]) if staff else SECRETARIAT_LANGUAGE
+
+
 def secretariat_addresses(body, staff):
     """Who is copied for the secretariat: the body's mailbox, or else the Secretariat group's members."""
     if body.secretariat_email:
@@ -231,24 +240,29 @@ def _stalled_rows(bodies, today, designations, stalled, now):
 
 
 def _secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now):
-    """Weekly, per body: what is missing state by state (reports in the open cycle, focal points)."""
+    """Weekly, per body: what is missing state by state (reports in the open cycle, focal points).
+
+    To each officer, and to the body's shared mailbox as a recipient of its own (not a copy on an officer's
+    e-mail), so the mailbox's e-mail links to its own choice and an officer's to theirs.
+    """
     for body in bodies.values():
         cycle = open_cycles.get(body.pk)
         has_missing = cycle is not None and any(body_id == body.pk for body_id, _ in missing)
         if not has_missing:
             continue
-        for index, user in enumerate(staff):
-            # The body's shared mailbox is copied once, on the first officer's e-mail.
-            cc = [body.secretariat_email] if index == 0 and body.secretariat_email else []
+        recipients = [(user, user_language(user)) for user in staff]
+        mailbox = body.secretariat_email
+        if mailbox and mailbox.lower() not in {user.email.lower() for user in staff}:
+            recipients.append((mailbox, mailbox_language(staff)))
+        for recipient, language in recipients:
             yield _row(
-                user,
+                recipient,
                 body,
                 Kind.SECRETARIAT_DIGEST,
                 week_scope(today),
                 f"b{body.pk}",
                 cycle=cycle,
-                cc=cc,
-                language=user_language(user),
+                language=language,
                 now=now,
             )
 
@@ -266,12 +280,9 @@ def open_commitments(bodies, today):
 
 
 def _to_the_secretariat(body, staff):
-    """(recipient, language) of the secretariat: the body's mailbox, or else each member of the group.
-
-    The weekly digest reaches the mailbox on the first officer's e-mail, so the mailbox reads that language.
-    """
+    """(recipient, language) of the secretariat: the body's mailbox, or else each member of the group."""
     if body.secretariat_email:
-        yield body.secretariat_email, user_language(staff[0]) if staff else SECRETARIAT_LANGUAGE
+        yield body.secretariat_email, mailbox_language(staff)
         return
     for user in staff:
         yield user, user_language(user)
@@ -356,6 +367,8 @@ def due(now=None):
     rows.extend(_stalled_rows(bodies, today, designations, stalled_by_state(), now))
     rows.extend(_secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now))
     rows.extend(_commitment_rows(open_commitments(bodies, today), bodies, today, designations, staff, now))
+    opt_outs = OptOuts.load()
+    rows = [row for row in rows if not opt_outs.silences(row.recipient_id, row.recipient_email, row.kind)]
     members = defaultdict(list)
     for link in Body.member_states.through.objects.select_related("memberstate"):
         members[link.body_id].append(link.memberstate)

@@ -37,16 +37,7 @@ from django.utils.translation import gettext as _
 from tracker.core.models import Commitment, ProgressReport
 from tracker.reminders import journal as send_journal
 from tracker.reminders import policy, smtp, timing
-from tracker.reminders.compose import BatchContent, compose
-
-try:  # TEMPORARY until compose_messages lands
-    from tracker.reminders.compose import compose_messages
-except ImportError:
-
-    def compose_messages(rows, content, cc):
-        return [compose(rows, content, cc)]
-
-
+from tracker.reminders.compose import BatchContent, compose_messages
 from tracker.reminders.models import Reminder
 from tracker.reminders.smtp import CannotConnect, UnknownOutcome
 
@@ -181,15 +172,22 @@ WRITE_SENT_SQL = {
 }
 
 
-def write_sent(entries):
-    """Mark rows sent, each with its own time and copies, in one statement per batch."""
+def write_sent(entries, durable=True):
+    """Mark rows sent, each with its own time and copies, in one statement.
+
+    `durable=False` commits without waiting for PostgreSQL's disk flush: for the marks written every few
+    e-mails while the journal still holds them. The batch's last, durable commit flushes the earlier ones
+    with it (the WAL is written in order) before any journal entry is dropped.
+    """
     if not entries:
         return
     sql = WRITE_SENT_SQL[db_connection.vendor]  # the two databases DATABASE_URL accepts
     as_stored = db_connection.ops.adapt_datetimefield_value
     values = [{"id": pk, "sent_at": str(as_stored(e.sent_at)), "cc": e.cc} for pk, e in entries.items()]
     table = db_connection.ops.quote_name(Reminder._meta.db_table)
-    with db_connection.cursor() as cursor:
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        if not durable and db_connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql.format(table=table), [State.SENT, json.dumps(values), State.SENDING])
 
 
@@ -199,7 +197,8 @@ class SentMarks:
 
     def __init__(self, journal):
         self.journal = journal
-        self.noted = {}
+        self.noted = {}  # noted in the journal, not yet in the database
+        self.journaled = []  # every row noted in the journal in this batch: dropped from it at the end
         self.every = setting("REMINDER_MARK_EVERY", 10)
         self.failed_copies = defaultdict(list)  # pk -> ["copy to x: error"]
 
@@ -207,8 +206,10 @@ class SentMarks:
         sent_at = timezone.now()
         if self.journal is not None and self.journal.record(rows, sent_at, cc, first=not self.noted):
             self.noted.update({row.pk: send_journal.Entry(sent_at, cc) for row in rows})
+            self.journaled += [row.pk for row in rows]
             if len(self.noted) >= self.every:
-                self.flush()
+                write_sent(self.noted, durable=False)
+                self.noted = {}
             return
         mark_sent([row.pk for row in rows], cc)  # no journal, or Redis failed: the database, row by row
         self.journal = None  # do not wait on a failing Redis again in this batch
@@ -219,9 +220,9 @@ class SentMarks:
 
     def flush(self):
         write_sent(self.noted)
-        noted, self.noted = list(self.noted), {}
-        if noted and self.journal is not None:
-            self.journal.forget(noted)
+        self.noted, journaled, self.journaled = {}, self.journaled, []
+        if journaled and self.journal is not None:
+            self.journal.forget(journaled)
         for pk, notes in self.failed_copies.items():
             Reminder.objects.filter(pk=pk).update(last_error="\n".join(notes)[:2000])
         self.failed_copies.clear()
