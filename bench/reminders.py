@@ -1,26 +1,34 @@
 """`make bench-reminders`: compose and send the reminders of 10,000 focal points to a local backend.
 
-Runs in a throwaway test database (created and destroyed here), never in the configured one.
+Runs in a throwaway test database (created and destroyed here), never in the configured one. By default
+the e-mails go to Django's in-memory backend; with --smtp they go over TCP to a real SMTP server on
+loopback (tests/support/smtp_server.py), and the run also measures what a bare smtplib loop gets from
+that server with the same messages: the limit the sender is compared with.
 """
 
 import cProfile
 import datetime as dt
 import itertools
+import os
 import pstats
+import smtplib
 import string
 import sys
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from tests.support.smtp_server import SMTPSink
 from tracker.core.models import Body, FocalPointDesignation, Meeting, MemberState, Recommendation, ReviewCycle
 from tracker.reminders import journal, policy, sending
+from tracker.reminders.models import Reminder
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -40,7 +48,7 @@ class QueryCounter:
 
 
 class Command(BaseCommand):
-    help = "Benchmark: plan and send the reminders of N focal points to the in-memory e-mail backend."
+    help = "Benchmark: plan and send the reminders of N focal points to the in-memory backend (--smtp: over SMTP)."
 
     def add_arguments(self, parser):
         parser.add_argument("--focal-points", type=int, default=10_000)
@@ -48,14 +56,20 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--profile", action="store_true", help="Print the top functions of the send phase.")
         parser.add_argument(
+            "--smtp",
+            action="store_true",
+            help="Send to a real SMTP server on 127.0.0.1 (aiosmtpd, in this process) with Django's SMTP backend, "
+            "and compare with a bare smtplib loop sending the same messages to it.",
+        )
+        parser.add_argument(
             "--journal",
             default=None,
             help="Redis URL of the send journal, or 'off' to mark each row in the database as its e-mail leaves "
             f"(default: REMINDER_JOURNAL_URL, else {LOCAL_REDIS} when it answers).",
         )
 
-    def handle(self, *args, focal_points, states, batch_size, profile=False, journal=None, **options):
-        self.profile = profile
+    def handle(self, *args, focal_points, states, batch_size, profile=False, journal=None, smtp=False, **options):
+        self.profile, self.smtp = profile, smtp
         self.journal_url = self.choose_journal(journal)
         test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
@@ -142,11 +156,44 @@ class Command(BaseCommand):
             f"plan:  {created} reminders written in {plan_seconds:.2f} s ({created / plan_seconds:,.0f} rows/s), "
             f"{len(plan_queries)} SQL queries"
         )
+        marks = f"send journal at {self.journal_url}" if self.journal_url else "database marks, one per e-mail"
+        if self.smtp:
+            self.measure_smtp(batch_size, marks)
+        else:
+            self.measure_locmem(batch_size, marks)
+
+    def measure_locmem(self, batch_size, marks):
         backend = get_connection("django.core.mail.backends.locmem.EmailBackend")
+        self.stdout.write(f"send:  to Django's in-memory backend, marking sent rows with the {marks}")
+        self.send(batch_size, backend)
+        from django.core import mail
+
+        sample = mail.outbox[-1]
+        assert sample.alternatives and sample.body, "every e-mail is rendered, text and HTML"
+        self.send_again(batch_size, backend)
+
+    def measure_smtp(self, batch_size, marks):
+        """The same sending to a real SMTP server on loopback, then the most smtplib gets from that server."""
+        with one_cpu() as cpu, SMTPSink() as sink, override_settings(**sink.django_settings()):
+            self.stdout.write(
+                f"send:  over SMTP to {sink.host}:{sink.port} (aiosmtpd in this process, on CPU {cpu} only; Django's "
+                f"SMTP backend, one connection per batch), marking sent rows with the {marks}"
+            )
+            result, seconds = self.send(batch_size)  # no connection given: what a worker does
+            self.check_delivery(sink, result)
+            received = list(sink.received)
+            limit = smtplib_limit(sink, received)
+            self.stdout.write(
+                f"limit: smtplib alone re-sending the same {len(received)} messages (the bytes Django sent) "
+                f"over one connection: {limit:,.0f} e-mails/s"
+            )
+            self.stdout.write(f"ratio: {result.sent / seconds / limit:.2f} of the limit (target >= 0.5, one worker)")
+            self.send_again(batch_size)
+
+    def send(self, batch_size, backend=None):
+        """Run sending.send_due as a worker would; report its speed and SQL. Returns (result, seconds)."""
         send_queries = QueryCounter()
         profiler = cProfile.Profile() if self.profile else None
-        marks = f"send journal at {self.journal_url}" if self.journal_url else "database marks, one per e-mail"
-        self.stdout.write(f"send:  marking sent rows with the {marks}")
         with override_settings(REMINDER_JOURNAL_URL=self.journal_url), connection.execute_wrapper(send_queries):
             started, cpu = time.perf_counter(), time.process_time()
             if profiler:
@@ -156,21 +203,67 @@ class Command(BaseCommand):
         if profiler:
             profiler.disable()
             pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
-        from django.core import mail
+        self.report(result, seconds, cpu, len(send_queries), batch_size)
+        return result, seconds
 
-        sample = mail.outbox[-1]
-        assert sample.alternatives and sample.body, "every e-mail is rendered, text and HTML"
-        per_email = len(send_queries) / max(result.sent, 1)
-        per_batch = len(send_queries) / max(result.batches, 1)
+    def report(self, result, seconds, cpu, queries, batch_size):
+        per_email = queries / max(result.sent, 1)
+        per_batch = queries / max(result.batches, 1)
         self.stdout.write(
             f"       {result.sent} e-mails ({result.rows_sent} reminders) in {seconds:.2f} s = "
-            f"{result.sent / seconds:,.0f} e-mails/s; {len(send_queries)} SQL queries in {result.batches} batches "
+            f"{result.sent / seconds:,.0f} e-mails/s; {queries} SQL queries in {result.batches} batches "
             f"of {batch_size}: {per_batch:.1f} queries per batch, {per_email:.3f} per e-mail"
         )
+        server = " (and of the SMTP server's thread)" if self.smtp else ""
         self.stdout.write(
-            f"       CPU time of this process {cpu:.2f} s = {result.sent / cpu:,.0f} e-mails per CPU-second "
-            "(the wall-clock figure depends on what else the machine runs)"
+            f"       CPU time of this process{server} {cpu:.2f} s = {result.sent / cpu:,.0f} e-mails per "
+            "CPU-second (the wall-clock figure depends on what else the machine runs)"
         )
+
+    def check_delivery(self, sink, result):
+        """Exactly once, seen from the server: every sent row's recipient received one message."""
+        if not result.sent:
+            raise CommandError("Nothing was sent (see the errors above): there is nothing to compare.")
+        expected = {
+            row.address.lower()
+            for row in Reminder.objects.filter(state=Reminder.State.SENT).select_related("recipient")
+        }
+        received = sink.count_by_recipient()
+        duplicates = sum(n - 1 for n in received.values() if n > 1)
+        lost, unexpected = expected - set(received), set(received) - expected
+        self.stdout.write(
+            f"       the server accepted {len(sink)} messages for {len(received)} recipients "
+            f"(backend said {result.sent}): {duplicates} duplicates, {len(lost)} lost, {len(unexpected)} unexpected"
+        )
+        if duplicates or lost or unexpected or len(sink) != result.sent:
+            raise CommandError("The SMTP server did not receive each expected recipient's e-mail exactly once.")
+
+    def send_again(self, batch_size, backend=None):
         with override_settings(REMINDER_JOURNAL_URL=self.journal_url):
             again = sending.send_due(batch_size=batch_size, connection=backend)
         self.stdout.write(f"again: {again.sent} e-mails (a second run sends nothing)")
+
+
+@contextmanager
+def one_cpu():
+    """Run on one CPU: the server's thread shares the GIL with the sender, and handing the GIL over between
+    two cores made both figures vary by up to 1.6x from run to run (on one core they are steady)."""
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(cpus)})  # the server's thread, started next, inherits it
+    try:
+        yield max(cpus)
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
+def smtplib_limit(sink, received):
+    """E-mails/s of a bare smtplib loop sending `received` (already composed bytes) to `sink` on one connection."""
+    sink.reset()
+    with smtplib.SMTP(sink.host, sink.port, local_hostname="bench.invalid", timeout=60) as client:
+        started = time.perf_counter()
+        for message in received:
+            client.sendmail(message.mail_from, list(message.rcpt_tos), message.raw)
+        seconds = time.perf_counter() - started
+    if len(sink) != len(received):
+        raise CommandError(f"smtplib: the server accepted {len(sink)} of {len(received)} messages.")
+    return len(received) / seconds
