@@ -37,6 +37,7 @@ Kind = Reminder.Kind
 COMMITMENT_KINDS = {Kind.COMMITMENT_DUE, Kind.COMMITMENT_LATE}
 # The most urgent section decides the subject and comes first.
 URGENCY = [
+    Kind.DELIVERY_FAILED,
     Kind.OVERDUE,
     Kind.COMMITMENT_LATE,
     Kind.BEFORE_DEADLINE,
@@ -45,6 +46,7 @@ URGENCY = [
     Kind.STALLED_DIGEST,
 ]
 TEXT_LIMIT = 180
+FAILURES_LISTED_MAX = 200  # a notice lists this many; the admin link shows them all
 EMAILS = engines["emails"]  # Jinja2 (tracker/reminders/jinja2_env.py): templates/reminders/
 # Mail clients give a plain-text line the direction of its first strong character: "R2: ..." or a URL would
 # read left to right in an Arabic e-mail. A RIGHT-TO-LEFT MARK first makes every line right to left.
@@ -58,6 +60,12 @@ def item_url(implementation_id):
 def home_url():
     """The focal point's "my state" page, where they see and mark done their state's commitments."""
     return f"{settings.SITE_URL}{reverse('home')}"
+
+
+def admin_failed_reminders_url(body_id):
+    """The reminder log in the admin, narrowed to this body's failed reminders, where they can be resent."""
+    path = f"{reverse('admin:reminders_reminder_changelist')}?state__exact=failed&body__id__exact={body_id}"
+    return f"{settings.SITE_URL}{path}"
 
 
 def admin_commitment_url(commitment_id):
@@ -179,6 +187,9 @@ class BatchContent:
         commitment_ids = {row.commitment_id for row in rows if row.commitment_id}
         if commitment_ids:
             self._load_commitments(commitment_ids)
+        self.failures = defaultdict(list)  # body id -> [Reminder] failed for good lately
+        if any(row.kind == Kind.DELIVERY_FAILED for row in rows):
+            self._load_failures()
         self.users_by_address = {}  # lower-case address -> active user, for the copied addresses
         self._load_copied_users(rows)
 
@@ -208,6 +219,14 @@ class BatchContent:
             "implementation__recommendation", "implementation__member_state", "organisation"
         )
         self.commitments = {commitment.pk: commitment for commitment in items}
+
+    def _load_failures(self):
+        from tracker.reminders.policy import FAILURE_LOOKBACK  # the planner's window, so plan and e-mail agree
+
+        failed = Reminder.objects.filter(state=Reminder.State.FAILED, failed_at__gte=timezone.now() - FAILURE_LOOKBACK)
+        failed = failed.exclude(kind=Kind.DELIVERY_FAILED).select_related("recipient", "member_state")
+        for reminder in failed.order_by("failed_at", "pk")[:FAILURES_LISTED_MAX]:
+            self.failures[reminder.body_id].append(reminder)
 
     def _load_copied_users(self, rows):
         """The accounts behind every address the batch copies (their language, their name): one query."""
@@ -259,6 +278,8 @@ class BatchContent:
             return commitment is None or not row.stage.endswith(f"-{commitment.due_date:%Y%m%d}")
         if row.kind == Kind.STALLED_DIGEST:
             return not self.stalled.get((row.body_id, row.member_state_id))
+        if row.kind == Kind.DELIVERY_FAILED:
+            return not self.failures.get(row.body_id)
         if row.kind == Kind.SECRETARIAT_DIGEST:
             return not any(cycle_id == row.cycle_id for cycle_id, _ in self.missing)
         return not self.missing.get((row.cycle_id, row.member_state_id))
@@ -279,6 +300,7 @@ class BatchContent:
             Kind.SECRETARIAT_DIGEST: self._secretariat,
             Kind.COMMITMENT_DUE: self._commitment,
             Kind.COMMITMENT_LATE: self._commitment,
+            Kind.DELIVERY_FAILED: self._failures,
         }[row.kind](row)
 
     def _cycle_facts(self, row):
@@ -359,6 +381,23 @@ class BatchContent:
         title = _("%(body)s: progress reports missing in %(cycle)s") % {"body": row.body, "cycle": cycle.name}
         return Section(row.kind, title, intro, groups, note)
 
+    def _failures(self, row):
+        lines = [self._failure_line(reminder) for reminder in self.failures[row.body_id]]
+        return Section(
+            row.kind,
+            _("Reminders that could not be delivered"),
+            [_("These reminders could not be delivered, despite retries where the error was temporary:")],
+            [Group("", lines)],
+            _("Check each address and the mail server, then resend them from the reminder log."),
+            link=admin_failed_reminders_url(row.body_id),
+            link_label=_("Open the failed reminders"),
+        )
+
+    def _failure_line(self, reminder):
+        whom = str(reminder.addressee)
+        about = reminder.get_kind_display() + (f" · {reminder.member_state.name}" if reminder.member_state_id else "")
+        return Line(whom, about, [short(reminder.last_error) or _("No error was recorded")], "")
+
     def _states_without_focal_point(self, row):
         body = self.plan.bodies.get(row.body_id)
         if body is None:
@@ -372,7 +411,8 @@ class BatchContent:
     def audience(self, row):
         """Who reads a row: the state's focal point, the partner organisation, or else the secretariat."""
         if row.kind not in COMMITMENT_KINDS:
-            return Audience.SECRETARIAT if row.kind == Kind.SECRETARIAT_DIGEST else Audience.FOCAL_POINT
+            secretariat = row.kind in (Kind.SECRETARIAT_DIGEST, Kind.DELIVERY_FAILED)
+            return Audience.SECRETARIAT if secretariat else Audience.FOCAL_POINT
         commitment = self.commitments[row.commitment_id]
         if row.recipient_email and commitment.owner == Commitment.Owner.PARTNER:
             if row.recipient_email == commitment.organisation.email:
@@ -495,6 +535,10 @@ SUBJECTS = {
     Kind.SECRETARIAT_DIGEST: _weekly_subject,
     Kind.COMMITMENT_DUE: _commitment_subject,
     Kind.COMMITMENT_LATE: _commitment_subject,
+    Kind.DELIVERY_FAILED: lambda rows, content: (
+        _("Reminders not delivered for %(body)s: %(count)s")
+        % {"body": rows[0].body, "count": len(content.failures[rows[0].body_id])}
+    ),
 }
 
 

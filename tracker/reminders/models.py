@@ -24,6 +24,8 @@ class Reminder(models.Model):
         SECRETARIAT_DIGEST = "secretariat_digest", _("Weekly secretariat digest")
         COMMITMENT_DUE = "commitment_due", _("Commitment due soon")
         COMMITMENT_LATE = "commitment_late", _("Commitment late")
+        # To the secretariat, daily while reminders have failed for good (a retry window spent, or refused).
+        DELIVERY_FAILED = "delivery_failed", _("Undelivered reminders")
 
     class State(models.TextChoices):
         PENDING = "pending", pgettext_lazy("reminder", "Pending")
@@ -93,6 +95,7 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed"), null=True, blank=True)
     retry_until = models.DateTimeField(
         _("retried until"),
         null=True,

@@ -267,6 +267,25 @@ def _secretariat_rows(bodies, today, designations, open_cycles, missing, staff, 
             )
 
 
+FAILURE_LOOKBACK = timedelta(days=1)
+
+
+def failed_lately(now):
+    """Ids of the bodies whose reminders failed for good in the last day (notices about failures excluded)."""
+    failed = Reminder.objects.filter(state=Reminder.State.FAILED, failed_at__gte=now - FAILURE_LOOKBACK)
+    return set(failed.exclude(kind=Kind.DELIVERY_FAILED).values_list("body_id", flat=True))
+
+
+def _delivery_failure_rows(bodies, body_ids, today, staff, now):
+    """Daily, per body whose reminders failed for good: a notice to its secretariat, which can fix and resend them."""
+    for body_id in sorted(body_ids):
+        body = bodies[body_id]
+        for recipient, language in _to_the_secretariat(body, staff):
+            yield _row(
+                recipient, body, Kind.DELIVERY_FAILED, f"{today:%Y-%m-%d}", f"b{body.pk}", language=language, now=now
+            )
+
+
 def open_commitments(bodies, today):
     """Open commitments of current items that may have a reminder due on `today`, each with its `body_id`."""
     horizon = max((max(body.reminder_offsets(), default=0) for body in bodies.values()), default=0)
@@ -367,6 +386,7 @@ def due(now=None):
     rows.extend(_stalled_rows(bodies, today, designations, stalled_by_state(), now))
     rows.extend(_secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now))
     rows.extend(_commitment_rows(open_commitments(bodies, today), bodies, today, designations, staff, now))
+    rows.extend(_delivery_failure_rows(bodies, failed_lately(now), today, staff, now))
     opt_outs = OptOuts.load()
     rows = [row for row in rows if not opt_outs.silences(row.recipient_id, row.recipient_email, row.kind)]
     members = defaultdict(list)

@@ -262,7 +262,7 @@ def _retry_or_fail(rows, error, result, now):
             _finish([row.pk], state=State.PENDING, due_at=due_at, retry_until=until, last_error=repr(error)[:2000])
             result.retried += 1
         else:
-            _finish([row.pk], state=State.FAILED, last_error=repr(error)[:2000])
+            _finish([row.pk], state=State.FAILED, failed_at=now, last_error=repr(error)[:2000])
             log.error("reminders: %s to %s failed for good: %r", row.kind, row.addressee, error)
             result.failed += 1
 
@@ -348,7 +348,7 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None, run=N
     )
     result.cancelled += len(rows) - len(due_rows)
     no_address = [r.pk for r in due_rows if not r.address]
-    _finish(no_address, state=State.FAILED, last_error="The recipient has no e-mail address.")
+    _finish(no_address, state=State.FAILED, failed_at=now, last_error="The recipient has no e-mail address.")
     result.failed += len(no_address)
     by_recipient = defaultdict(list)
     for row in due_rows:
@@ -432,7 +432,8 @@ class Batch:
             first, *copies = compose_messages(rows, content, cc)
         except Exception as error:  # a bug, not the mail server: fail these rows visibly, go on with the others
             log.exception("reminders: could not compose the e-mail to %s", rows[0].addressee)
-            _finish([r.pk for r in rows], state=State.FAILED, last_error=f"Could not compose: {error!r}"[:2000])
+            failure = f"Could not compose: {error!r}"[:2000]
+            _finish([r.pk for r in rows], state=State.FAILED, failed_at=self.now, last_error=failure)
             self.result.failed += len(rows)
             return
         try:
@@ -531,7 +532,15 @@ def cancel_stale(member_state_id=None, now=None):
 def resend(queryset, now=None):
     """Put sent, failed or cancelled rows back in the queue; they are re-checked like any other row."""
     return queryset.exclude(state__in=[State.PENDING, State.SENDING]).update(
-        state=State.PENDING, attempts=0, due_at=now or timezone.now(), last_error="", sent_at=None, claimed_at=None
+        state=State.PENDING,
+        attempts=0,
+        due_at=now or timezone.now(),
+        last_error="",
+        sent_at=None,
+        claimed_at=None,
+        failed_at=None,
+        retry_until=None,
+        unknown_at=None,
     )
 
 
