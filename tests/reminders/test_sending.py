@@ -221,3 +221,26 @@ def test_it_schedules_the_reminder_tasks_within_the_broker_limits(settings):
     limits = timing.current()
     assert app.tasks["tracker.reminders.send_due"].time_limit == limits.hard_limit < limits.lease  # keeps its rows
     assert settings.CELERY_DB_REUSE_MAX
+
+
+def test_it_says_in_the_log_what_happens_to_an_unknown_outcome(client, due_reminder, admin_user, settings):
+    client.force_login(admin_user)
+    url = reverse("admin:reminders_reminder_changelist")
+    assert "is sent once more after 30 minutes" in client.get(url).content.decode()
+    settings.REMINDER_UNKNOWN_OUTCOME = "hold"
+    assert "is held here: mark it sent, or resend it" in client.get(url).content.decode()
+
+
+def test_it_marks_only_an_unknown_outcome_as_delivered(client, due_reminder, reference, admin_user):
+    Reminder.objects.update(state=State.UNKNOWN, unknown_at=local(DAY))
+    client.force_login(admin_user)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Reminders with an unknown outcome: 1" in index
+    url = reverse("admin:reminders_reminder_changelist")
+    client.post(url, {"action": "mark_delivered", "_selected_action": [due_reminder.pk]}, follow=True)
+    due_reminder.refresh_from_db()
+    assert (due_reminder.state, due_reminder.sent_at) == (State.SENT, local(DAY))
+    Reminder.objects.update(state=State.FAILED)
+    client.post(url, {"action": "mark_delivered", "_selected_action": [due_reminder.pk]}, follow=True)
+    due_reminder.refresh_from_db()
+    assert due_reminder.state == State.FAILED  # a failed e-mail is never marked delivered
