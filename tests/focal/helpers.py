@@ -23,6 +23,10 @@ def fake_pdf(name="virus.pdf"):
 
 
 def report_data(item, **overrides):
+    """The form as it is opened now: the item's version and the revision of the state's shared draft (0: none)."""
+    from tracker.core.models import ProgressReport
+
+    draft = ProgressReport.objects.shared_draft_of(item)
     data = {
         "status": "in_progress",
         "progress": 30,
@@ -30,6 +34,7 @@ def report_data(item, **overrides):
         "obstacles": "",
         "support_needed": "",
         "version": item.version,
+        "draft_revision": draft.revision if draft else 0,
         "action": "submit",
     }
     return {**data, **overrides}

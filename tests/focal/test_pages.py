@@ -198,11 +198,11 @@ def test_it_serves_evidence_only_to_those_who_may_see_the_item(client, egypt_foc
     assert client.get(f"/evidence/{evidence.pk}/").status_code == 302
 
 
-def test_it_keeps_a_draft_and_its_files_private_to_the_author(client, egypt_focal_point, egypt_alternate):
+def test_it_keeps_a_draft_and_its_files_to_those_who_report_for_the_state(client, egypt_focal_point, reviewer):
     item = item_of("EG")
     signed_in(client, egypt_focal_point).post(f"/items/{item.pk}/", report_data(item, action="draft", evidence=pdf()))
     evidence = Evidence.objects.get()
-    signed_in(client, egypt_alternate)
+    signed_in(client, reviewer)
     assert client.get(f"/evidence/{evidence.pk}/").status_code == 404
     assert "تم إعداد مسودة" not in client.get(f"/items/{item.pk}/").content.decode()
 

@@ -382,7 +382,7 @@ class ImplementationViewSet(ListRetrieve):
 
 
 class ProgressReportViewSet(ListRetrieve):
-    """Submitted progress reports (drafts are private to their author), with evidence metadata."""
+    """Submitted progress reports (drafts stay with the member state's focal points), with evidence metadata."""
 
     shape_class = rows.ProgressReportShape
     serializer_class = s.ProgressReportSerializer

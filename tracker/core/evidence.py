@@ -308,8 +308,9 @@ def download_name(original_name: str, content_type: str) -> str:
 
 
 def may_download(evidence: Evidence, access: Access, user: User | AnonymousUser) -> bool:
-    """Whoever may see the item sees its submitted reports' files, and the author their draft's; the files of an
-    archived report are the secretariat's only. A commitment's files are seen by whoever sees its item."""
+    """Whoever may see the item sees its submitted reports' files; the files of its shared draft, whoever may
+    report on it (the state's focal points, the secretariat); the files of an archived report, the secretariat
+    only. A commitment's files are seen by whoever sees its item."""
     from tracker.core.models import Implementation
 
     report = evidence.report
@@ -318,8 +319,8 @@ def may_download(evidence: Evidence, access: Access, user: User | AnonymousUser)
             return False  # the database refuses such a row; never serve one
         implementation_id = evidence.commitment.implementation_id
     else:
-        if not report.is_submitted and report.author_id != user.pk:
-            return False
+        if not report.is_submitted and not access.can_report:
+            return False  # a draft: its item must also be visible, below
         if report.is_archived and not access.can_manage:
             return False
         implementation_id = report.implementation_id

@@ -477,6 +477,21 @@ class ProgressReport(models.Model):
         blank=True,
         help_text=_("Used to refuse a save when someone else reported in between."),
     )
+    # A draft is the state's, shared by its focal points: `author` started it, `updated_by` changed it last, and
+    # `revision` counts its saves so that a save based on an older revision is refused (services.StaleDraft).
+    revision = models.PositiveIntegerField(
+        _("draft revision"),
+        default=1,
+        help_text=_("Counts the saves of a draft: a save made from an older one is refused."),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last changed by"),
+    )
     is_archived = models.BooleanField(_("archived"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
@@ -498,6 +513,12 @@ class ProgressReport(models.Model):
             models.CheckConstraint(
                 condition=~Q(state="submitted", status="implemented", narrative=""),
                 name="report_implemented_has_narrative",
+            ),
+            models.UniqueConstraint(
+                fields=["implementation"],
+                condition=Q(state="draft", is_archived=False),
+                name="one_working_draft_per_implementation",
+                violation_error_message=_("This item already has a draft: continue that one."),
             ),
         ]
         indexes = [

@@ -396,6 +396,21 @@ class ReportQuerySet(models.QuerySet["ProgressReport"]):
     def drafts(self) -> Self:
         return self.filter(state="draft")
 
+    def working_drafts(self) -> Self:
+        """The drafts in use: one per implementation (the state's shared draft); archived ones are kept aside."""
+        return self.filter(state="draft", is_archived=False)
+
+    def shared_draft_of(self, implementation: Implementation | int) -> ProgressReport | None:
+        """The state's one working draft of the item, shared by all who report for the state (its primary and
+        alternate focal points, the secretariat), whoever started it: a handover keeps it. None: no draft."""
+        return (
+            self.working_drafts()
+            .filter(implementation=implementation)
+            .select_related("author", "updated_by")
+            .prefetch_related("evidence")
+            .first()
+        )
+
 
 class DesignationQuerySet(models.QuerySet["FocalPointDesignation"]):
     def active(self, today: date | None = None) -> Self:

@@ -47,6 +47,20 @@ class StaleVersion(Exception):
         self.latest_report = latest_report
 
 
+class StaleDraft(Exception):
+    """The state's shared draft changed after the form was opened (another focal point saved or submitted it);
+    `current` is the draft now, None if it was submitted. Nothing was saved."""
+
+    def __init__(self, current: ProgressReport | None) -> None:
+        super().__init__("The draft changed after the form was opened.")
+        self.current = current
+
+    @property
+    def current_revision(self) -> int:
+        """The revision to expect on the next save: the draft's now, 0 for "no draft"."""
+        return self.current.revision if self.current is not None else 0
+
+
 @dataclass
 class ReportInput:
     status: str
@@ -91,6 +105,15 @@ def _lock(implementation_id: int, expected_version: int | None) -> Implementatio
     return locked
 
 
+def _shared_draft(implementation: Implementation, expected_revision: int | None) -> ProgressReport | None:
+    """The state's working draft of the (locked) item; with `expected_revision` (0: the form was opened without a
+    draft), StaleDraft if someone saved or submitted it since: the same check as a report's version."""
+    current = ProgressReport.objects.shared_draft_of(implementation)
+    if expected_revision is not None and (current.revision if current is not None else 0) != expected_revision:
+        raise StaleDraft(current)
+    return current
+
+
 def _build_report(
     implementation: Implementation, author: User, data: ReportInput, state: ProgressReport.State
 ) -> ProgressReport:
@@ -104,11 +127,12 @@ def _build_report(
         obstacles=data.obstacles.strip(),
         support_needed=data.support_needed.strip(),
         based_on_version=implementation.version,
+        updated_by=author,
         cycle=report_cycle_for(implementation),
         # Set before validation: the constraint "submitted has a timestamp" is checked by full_clean.
         submitted_at=timezone.now() if state == ProgressReport.State.SUBMITTED else None,
     )
-    report.full_clean(exclude=["implementation", "author", "cycle"])
+    report.full_clean(exclude=["implementation", "author", "cycle", "updated_by"])
     return report
 
 
@@ -171,19 +195,22 @@ def submit_report(
     *,
     expected_version: int | None = None,
     files: Iterable[UploadedFile] = (),
-    draft: ProgressReport | None = None,
+    expected_draft_revision: int | None = None,
 ) -> ProgressReport:
     """Record a submitted report and update the implementation in one transaction.
 
     `expected_version` is the implementation version the author saw; if someone reported since,
-    StaleVersion is raised and nothing is saved. `draft`, if given, is the draft being submitted.
+    StaleVersion is raised and nothing is saved. With `expected_draft_revision` (the focal point form: the
+    revision of the state's shared draft when the form was opened, 0 for none) the shared draft becomes this
+    report, its files with it; StaleDraft if the draft changed since. Without it (the API) drafts are untouched.
     """
     ensure_may_report(access, implementation)
     locked = _lock(implementation.pk, expected_version)
+    draft = _shared_draft(locked, expected_draft_revision) if expected_draft_revision is not None else None
     check_transition(locked, data)
     report = _build_report(locked, author, data, ProgressReport.State.SUBMITTED)
     if draft is not None:
-        report.pk, report.created_at = draft.pk, draft.created_at
+        report.pk, report.created_at, report.revision = draft.pk, draft.created_at, draft.revision + 1
     report.save()
     attach_evidence(report, files, author)
     _apply_report(locked, report)
@@ -197,16 +224,22 @@ def save_draft(
     access: Access,
     data: ReportInput,
     *,
-    draft: ProgressReport | None = None,
+    expected_revision: int | None = None,
     files: Iterable[UploadedFile] = (),
 ) -> ProgressReport:
-    """Save (or update) the author's draft. A draft changes nothing else and never counts as a report."""
+    """Save the state's shared draft of the item (one per item; any of the state's focal points, primary or
+    alternate, or the secretariat): start it, or update it keeping who started it and recording who changed it.
+
+    `expected_revision` is the draft revision the form was opened on (0: no draft then); if someone saved or
+    submitted the draft since, StaleDraft is raised and nothing is saved. None (scripts, tests) skips the check.
+    A draft changes nothing else and never counts as a report."""
     ensure_may_report(access, implementation)
-    report = _build_report(implementation, author, data, ProgressReport.State.DRAFT)
-    if draft is not None:
-        if draft.is_submitted or draft.author_id != author.pk:
-            raise ValidationError(_("Only your own draft can be changed."))
-        report.pk, report.created_at = draft.pk, draft.created_at
+    locked = _lock(implementation.pk, None)  # one save of the item's draft at a time
+    current = _shared_draft(locked, expected_revision)
+    report = _build_report(locked, author, data, ProgressReport.State.DRAFT)
+    if current is not None:
+        report.pk, report.created_at, report.author_id = current.pk, current.created_at, current.author_id
+        report.revision = current.revision + 1
     report.save()
     attach_evidence(report, files, author)
     return report

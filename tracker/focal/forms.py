@@ -86,6 +86,17 @@ class ReportForm(forms.Form):
             "invalid": _("This form is out of date: open the item again, then report."),
         },
     )
+    # The revision of the state's shared draft when the form was opened (0: none): a save made from an older one
+    # is refused (services.StaleDraft), so two focal points never overwrite each other's draft silently.
+    draft_revision = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        error_messages={
+            "required": _("This form is out of date: open the item again, then report."),
+            "invalid": _("This form is out of date: open the item again, then report."),
+            "min_value": _("This form is out of date: open the item again, then report."),
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

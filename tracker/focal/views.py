@@ -82,11 +82,14 @@ def _visible_item(request, pk):
     return get_object_or_404(items, pk=pk), access
 
 
-def _timeline(item, user):
-    mine_or_submitted = Q(state=ProgressReport.State.SUBMITTED) | Q(state=ProgressReport.State.DRAFT, author=user)
+def _timeline(item, with_draft):
+    """Submitted reports and outcomes; and the state's shared draft for those who report on the item."""
+    shown = Q(state=ProgressReport.State.SUBMITTED)
+    if with_draft:
+        shown |= Q(state=ProgressReport.State.DRAFT)
     reports = (
-        item.reports.filter(mine_or_submitted, is_archived=False)
-        .select_related("author", "cycle")
+        item.reports.filter(shown, is_archived=False)
+        .select_related("author", "updated_by", "cycle")
         .prefetch_related("evidence")
     )
     outcomes = item.outcomes.select_related("recorded_by", "cycle")
@@ -97,20 +100,26 @@ def _timeline(item, user):
 
 def _initial(item, draft):
     source = draft or item
-    initial = {"status": source.status, "progress": source.progress, "version": item.version}
+    initial = {
+        "status": source.status,
+        "progress": source.progress,
+        "version": item.version,
+        "draft_revision": draft.revision if draft else 0,
+    }
     if draft:
         initial |= {"narrative": draft.narrative, "obstacles": draft.obstacles, "support_needed": draft.support_needed}
     return initial
 
 
-def _own_draft(item, user):
-    return item.reports.filter(state=ProgressReport.State.DRAFT, author=user).order_by("-updated_at").first()
+def _shared_draft(item, access):
+    """The state's one draft of the item, for those who may report on it (its focal points, the secretariat)."""
+    return ProgressReport.objects.shared_draft_of(item) if access.may_report_on(item) else None
 
 
 @login_required
 def item_page(request, pk):
     item, access = _visible_item(request, pk)
-    draft = _own_draft(item, request.user)
+    draft = _shared_draft(item, access)
     if request.method == "POST":
         if not access.may_report_on(item):
             raise PermissionDenied
@@ -123,7 +132,7 @@ def item_page(request, pk):
     return _render_item(request, item, access, form, draft)
 
 
-def _render_item(request, item, access, form, draft, conflict=None, status=200):
+def _render_item(request, item, access, form, draft, conflict=None, draft_conflict=None, status=200):
     context = StalledContext.load()
     annotated = (
         Implementation.objects.filter(pk=item.pk)
@@ -140,8 +149,9 @@ def _render_item(request, item, access, form, draft, conflict=None, status=200):
             "form": form,
             "draft": draft,
             "conflict": conflict,
+            "draft_conflict": draft_conflict,
             "can_report": access.may_report_on(item),
-            "timeline": _timeline(item, request.user),
+            "timeline": _timeline(item, access.may_report_on(item)),
             "reasons": [text for _, text in explain_stalled(annotated, context)],
             "cycle": cycle,
             "due": item.due_state(cycle, timezone.localdate()),
@@ -177,11 +187,16 @@ def _save(request, form, item, access, draft):
                 form.to_input(),
                 expected_version=form.cleaned_data["version"],
                 files=form.cleaned_data["evidence"],
-                draft=draft,
+                expected_draft_revision=form.cleaned_data["draft_revision"],
             )
         else:
             services.save_draft(
-                item, request.user, access, form.to_input(), draft=draft, files=form.cleaned_data["evidence"]
+                item,
+                request.user,
+                access,
+                form.to_input(),
+                expected_revision=form.cleaned_data["draft_revision"],
+                files=form.cleaned_data["evidence"],
             )
     except services.StaleVersion as stale:
         messages.error(
@@ -194,6 +209,26 @@ def _save(request, form, item, access, draft):
         form.data = form.data.copy()
         form.data["version"] = stale.current.version
         return _render_item(request, item, access, form, draft, conflict=stale.latest_report, status=409)
+    except services.StaleDraft as stale:
+        if stale.current is None:
+            messages.error(
+                request,
+                _(
+                    "The draft was submitted as a report after you opened the form. Your text is below: compare "
+                    "it with the report, then save or submit again."
+                ),
+            )
+        else:
+            messages.error(
+                request,
+                _(
+                    "Someone else changed this draft after you opened the form. Their version is shown above the "
+                    "form and your text is in the form: compare them, then save or submit again."
+                ),
+            )
+        form.data = form.data.copy()
+        form.data["draft_revision"] = stale.current_revision
+        return _render_item(request, item, access, form, stale.current, draft_conflict=stale.current, status=409)
     except ValidationError as error:
         form.add_validation_error(error)
         return None

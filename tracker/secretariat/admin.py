@@ -318,6 +318,8 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
         "obstacles",
         "support_needed",
         "based_on_version",
+        "revision",
+        "updated_by",
         "created_at",
         "updated_at",
     ]
@@ -342,6 +344,17 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
     def _set_archived(self, request, queryset, archived):
         """Each report's History page (the admin log) says who archived or restored it, and when."""
         reports = list(queryset.exclude(is_archived=archived))
+        if not archived:
+            # An item has one working draft: an archived draft comes back only where its item has none.
+            busy = set(models.ProgressReport.objects.working_drafts().values_list("implementation_id", flat=True))
+            restorable = []
+            for report in reports:
+                if not report.is_submitted:
+                    if report.implementation_id in busy:
+                        continue
+                    busy.add(report.implementation_id)
+                restorable.append(report)
+            reports = restorable
         models.ProgressReport.objects.filter(pk__in=[r.pk for r in reports]).update(is_archived=archived)
         for report in reports:
             self.log_change(request, report, [{"changed": {"fields": ["is_archived"]}}])
