@@ -367,6 +367,8 @@ class Command(BaseCommand):
                         False,
                         when,
                         when,
+                        author,  # updated_by: who last changed it (shared drafts)
+                        1,  # revision
                     )
 
         return self.copy(
@@ -386,6 +388,8 @@ class Command(BaseCommand):
                 "is_archived",
                 "created_at",
                 "updated_at",
+                "updated_by_id",
+                "revision",
             ],
             rows(),
         )
