@@ -232,7 +232,8 @@ def _save(request, form, item, access, draft):
     except ValidationError as error:
         form.add_validation_error(error)
         return None
-    messages.success(request, _("Report submitted.") if submit else _("Draft saved."))
+    # "report-saved" tells static/js/keep-draft.js that the server has the text: it drops its copy.
+    messages.success(request, _("Report submitted.") if submit else _("Draft saved."), extra_tags="report-saved")
     return redirect("item", pk=item.pk)
 
 
