@@ -59,6 +59,8 @@ class DueState(models.TextChoices):
     DUE = "due", _("Due in this cycle")
     DUE_SOON = "due_soon", _("Due soon")
     OVERDUE = "overdue", _("Overdue")
+    # Sent by the focal points, waiting for the state's national validator: neither reported nor missing.
+    AWAITING_VALIDATION = "awaiting_validation", _("Awaiting national validation")
 
 
 #: Statuses that end the follow-up of an item: it is never stalled and no report is chased.
@@ -105,6 +107,11 @@ class Body(models.Model):
         _("escalate when overdue by (days)"),
         default=14,
         help_text=_("From this many days overdue the alternate focal point and the secretariat are copied."),
+    )
+    reviewers_may_ask = models.BooleanField(
+        _("reviewers may ask for clarification"),
+        default=False,
+        help_text=_("Besides the secretariat, reviewers may ask a state to clarify a report or an item."),
     )
 
     class Meta:
@@ -371,6 +378,12 @@ class Implementation(models.Model):
         blank=True,
         help_text=_("The due date of the earliest commitment of this item that is still open."),
     )
+    awaiting_validation_since = models.DateTimeField(
+        _("awaiting national validation since"),
+        null=True,
+        blank=True,
+        help_text=_("When the report now waiting for the state's national validator was sent to them."),
+    )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
@@ -394,6 +407,11 @@ class Implementation(models.Model):
                 condition=Q(applies=True) & ~Q(status__in=["implemented", "not_applicable"]),
             ),
             models.Index(fields=["member_state", "status"], name="impl_state_status"),
+            models.Index(
+                fields=["awaiting_validation_since"],
+                name="impl_awaiting_validation",
+                condition=Q(awaiting_validation_since__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -412,6 +430,8 @@ class Implementation(models.Model):
             return DueState.NONE
         if self.last_report_cycle_id == open_cycle.pk:
             return DueState.REPORTED
+        if self.awaiting_validation_since is not None:
+            return DueState.AWAITING_VALIDATION
         if open_cycle.report_deadline < today:
             return DueState.OVERDUE
         soon = max(open_cycle.body.reminder_offsets() or [0])
@@ -443,6 +463,8 @@ class ProgressReport(models.Model):
 
     class State(models.TextChoices):
         DRAFT = "draft", pgettext_lazy("progress report", "Draft")
+        # Where the state's reports need national validation: sent by a focal point, not yet approved.
+        AWAITING_VALIDATION = "awaiting_validation", pgettext_lazy("progress report", "Awaiting validation")
         SUBMITTED = "submitted", pgettext_lazy("progress report", "Submitted")
 
     implementation = models.ForeignKey(
@@ -461,7 +483,7 @@ class ProgressReport(models.Model):
     )
     # "state" is the report's stage; `status` below is the implementation status: two words in Arabic too.
     state = models.CharField(
-        pgettext_lazy("progress report", "state"), max_length=16, choices=State.choices, default=State.DRAFT
+        pgettext_lazy("progress report", "state"), max_length=24, choices=State.choices, default=State.DRAFT
     )
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
@@ -492,6 +514,15 @@ class ProgressReport(models.Model):
         related_name="+",
         verbose_name=_("last changed by"),
     )
+    sent_for_validation_at = models.DateTimeField(_("sent for national validation"), null=True, blank=True)
+    sent_for_validation_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent for validation by"),
+    )
     is_archived = models.BooleanField(_("archived"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
@@ -506,9 +537,14 @@ class ProgressReport(models.Model):
             models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_0_100"),
             models.CheckConstraint(
                 condition=(
-                    Q(state="draft", submitted_at__isnull=True) | Q(state="submitted", submitted_at__isnull=False)
+                    Q(state__in=["draft", "awaiting_validation"], submitted_at__isnull=True)
+                    | Q(state="submitted", submitted_at__isnull=False)
                 ),
                 name="report_submitted_has_timestamp",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="awaiting_validation") | Q(sent_for_validation_at__isnull=False),
+                name="report_awaiting_validation_has_timestamp",
             ),
             models.CheckConstraint(
                 condition=~Q(state="submitted", status="implemented", narrative=""),
@@ -516,9 +552,9 @@ class ProgressReport(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["implementation"],
-                condition=Q(state="draft", is_archived=False),
+                condition=Q(state__in=["draft", "awaiting_validation"], is_archived=False),
                 name="one_working_draft_per_implementation",
-                violation_error_message=_("This item already has a draft: continue that one."),
+                violation_error_message=_("This item already has a draft or a report awaiting validation."),
             ),
         ]
         indexes = [
@@ -534,6 +570,10 @@ class ProgressReport(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.state == self.State.SUBMITTED
+
+    @property
+    def is_awaiting_validation(self) -> bool:
+        return self.state == self.State.AWAITING_VALIDATION
 
     @property
     def mentions_obstacle(self) -> bool:
@@ -611,6 +651,11 @@ class FocalPointDesignation(models.Model):
     class Role(models.TextChoices):
         PRIMARY = "primary", _("Primary")
         ALTERNATE = "alternate", _("Alternate")
+        # Approves the focal points' reports before they reach the secretariat, where the state requires it
+        # (NationalValidation); sees the state's items, does not draft reports.
+        VALIDATOR = "validator", _("National validator")
+
+    REPORTING_ROLES = (Role.PRIMARY, Role.ALTERNATE)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="designations", verbose_name=_("user")
@@ -628,8 +673,11 @@ class FocalPointDesignation(models.Model):
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.ARABIC
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # When the person first saw the summary of what their state has in progress (drafts, clarifications,
+    # commitments): shown once after they sign in under this designation, e.g. after a handover.
+    summary_seen_at = models.DateTimeField(_("handover summary seen"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["summary_seen_at"])
 
     objects = DesignationQuerySet.as_manager()
 
@@ -940,6 +988,170 @@ class Commitment(models.Model):
             raise ValidationError({"organisation": _("Name the partner organisation that follows up.")})
         if self.state == self.State.DROPPED and not self.dropped_reason.strip():
             raise ValidationError({"dropped_reason": _("Say why the commitment is dropped.")})
+
+
+class NationalValidation(models.Model):
+    """Whether a member state's reports for a body need national validation before they reach the secretariat.
+
+    No row, or `required` off: a focal point's report reaches the secretariat at once (the default). On: it
+    waits for one of the state's national validators (FocalPointDesignation, role "validator") to approve it
+    (it then counts for the cycle) or return it with a comment (it is the state's shared draft again)."""
+
+    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="+", verbose_name=_("body"))
+    member_state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="+", verbose_name=_("member state")
+    )
+    required = models.BooleanField(_("reports need national validation"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("national validation setting")
+        verbose_name_plural = _("national validation settings")
+        ordering = ["body__code", "member_state__name_en"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["body", "member_state"],
+                name="one_validation_setting_per_state_and_body",
+                violation_error_message=_("This state already has a validation setting for this body."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.body} · {self.member_state.iso_code} · {self.required}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValidationError(_("Turn national validation off instead: its history is kept."))
+
+
+class ValidationDecision(models.Model):
+    """A national validator approved a report, or returned it to the focal points with a comment."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        RETURNED = "returned", _("Returned to the focal points")
+
+    report = models.ForeignKey(
+        ProgressReport, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("progress report")
+    )
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    comment = models.TextField(_("comment"), blank=True, validators=text_rules())
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by")
+    )
+    created_at = models.DateTimeField(_("decided"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("validation decision")
+        verbose_name_plural = _("validation decisions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision="returned") | ~Q(comment=""),
+                name="validation_return_has_comment",
+                violation_error_message=_("Say why the report is returned."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} · {self.get_decision_display()}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValidationError(_("Validation decisions are never deleted."))
+
+    def clean(self) -> None:
+        if self.decision == self.Decision.RETURNED and not self.comment.strip():
+            raise ValidationError({"comment": _("Say why the report is returned.")})
+
+
+#: The longest message of a clarification thread.
+CLARIFICATION_MAX_LENGTH = 5_000
+
+
+class Clarification(models.Model):
+    """A private question from the secretariat (or a reviewer, where the body allows) to a state's focal points
+    and validators about an item or one of its reports. Open until the state answers; asking again reopens it."""
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("clarification", "Open")
+        ANSWERED = "answered", pgettext_lazy("clarification", "Answered")
+
+    implementation = models.ForeignKey(
+        Implementation, on_delete=models.PROTECT, related_name="clarifications", verbose_name=_("implementation")
+    )
+    report = models.ForeignKey(
+        ProgressReport,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clarifications",
+        verbose_name=_("progress report"),
+    )
+    state = models.CharField(
+        pgettext_lazy("clarification", "state"), max_length=16, choices=State.choices, default=State.OPEN
+    )
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("asked by")
+    )
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("clarification")
+        verbose_name_plural = _("clarifications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="answered") | Q(answered_at__isnull=False),
+                name="clarification_answered_has_timestamp",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["implementation"], name="clarification_open", condition=Q(state="open")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.implementation_id} · {self.get_state_display()}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValidationError(_("Clarifications are never deleted."))
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+
+class ClarificationMessage(models.Model):
+    """One message of a clarification thread, written in either language; e-mailed to the other side."""
+
+    clarification = models.ForeignKey(
+        Clarification, on_delete=models.PROTECT, related_name="messages", verbose_name=_("clarification")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    from_state = models.BooleanField(
+        _("from the state"), help_text=_("Written by the state's focal points or validator, not the secretariat.")
+    )
+    text = models.TextField(_("message"), validators=text_rules(CLARIFICATION_MAX_LENGTH))
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ARABIC)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    # Set when the e-mails to the other side were handed to the mail server (claimed once: never sent twice).
+    notified_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("clarification message")
+        verbose_name_plural = _("clarification messages")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="clarification_message_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clarification_id} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ValidationError(_("Clarification messages are never deleted."))
 
 
 class Profile(models.Model):

@@ -39,6 +39,9 @@ class Access:
     can_report: bool = False  # submit progress reports on visible items
     can_manage: bool = False  # secretariat: cycles, outcomes, recommendations, focal points
     is_reviewer: bool = False
+    # The scopes where the user is a national validator: they see the items, approve or return the reports
+    # waiting for validation, and draft none (a user has one active designation per state and body).
+    validator_scopes: frozenset[Scope] = field(default_factory=frozenset)
 
     @property
     def can_review(self) -> bool:
@@ -66,7 +69,19 @@ class Access:
         return confidential_ok and self.sees(recommendation.meeting.body_id, implementation.member_state_id)
 
     def may_report_on(self, implementation: Implementation) -> bool:
-        return self.can_report and self.sees_item(implementation)
+        return self.can_report and self.sees_item(implementation) and not self._validates(implementation)
+
+    def may_validate(self, implementation: Implementation) -> bool:
+        """A national validator of the item's state and body (the secretariat never validates for a state)."""
+        return self.sees_item(implementation) and self._validates(implementation)
+
+    def _validates(self, implementation: Implementation) -> bool:
+        key = (implementation.recommendation.meeting.body_id, implementation.member_state_id)
+        return key in self.validator_scopes
+
+    @property
+    def is_validator(self) -> bool:
+        return bool(self.validator_scopes)
 
 
 NO_ACCESS = Access()
@@ -114,12 +129,16 @@ def has_authenticator(user: User | AnonymousUser) -> bool:
     return user._tracker_has_authenticator  # type: ignore[union-attr]
 
 
-def designated_scopes(user: User, today: date | None = None) -> frozenset[Scope]:
-    """(body, member state) of the user's active designations."""
+def designated_scopes(user: User, today: date | None = None) -> tuple[frozenset[Scope], frozenset[Scope]]:
+    """(body, member state) of the user's active designations: all of them, and those as national validator."""
     from tracker.core.models import FocalPointDesignation
 
-    designations = FocalPointDesignation.objects.active(today).filter(user=user)
-    return frozenset(designations.values_list("body_id", "member_state_id"))
+    rows = FocalPointDesignation.objects.active(today).filter(user=user).values_list("body_id", "member_state_id", "role")
+    validator = FocalPointDesignation.Role.VALIDATOR
+    return (
+        frozenset((body, state) for body, state, _ in rows),
+        frozenset((body, state) for body, state, role in rows if role == validator),
+    )
 
 
 def access_for(user: User | AnonymousUser | None, today: date | None = None) -> Access:
@@ -130,9 +149,14 @@ def access_for(user: User | AnonymousUser | None, today: date | None = None) -> 
         return Access(all_states=True, sees_confidential=True, can_report=True, can_manage=True)
     if is_reviewer(user):
         return Access(all_states=True, sees_confidential=True, is_reviewer=True)
-    scopes = designated_scopes(user, today or timezone.localdate())
+    scopes, validator_scopes = designated_scopes(user, today or timezone.localdate())
     # A focal point sees a confidential recommendation only as an item of a state and body they act for.
-    return Access(scopes=scopes, sees_confidential=True, can_report=bool(scopes))
+    return Access(
+        scopes=scopes,
+        sees_confidential=True,
+        can_report=bool(scopes - validator_scopes),
+        validator_scopes=validator_scopes,
+    )
 
 
 def request_access(request: HttpRequest) -> Access:

@@ -203,18 +203,42 @@ def submit_report(
     StaleVersion is raised and nothing is saved. With `expected_draft_revision` (the focal point form: the
     revision of the state's shared draft when the form was opened, 0 for none) the shared draft becomes this
     report, its files with it; StaleDraft if the draft changed since. Without it (the API) drafts are untouched.
+
+    Where the state requires national validation (tracker.core.validation) and the sender is not the secretariat,
+    the report is returned "awaiting validation" instead: the item changes only when a validator approves it.
     """
+    from tracker.core import validation
+
     ensure_may_report(access, implementation)
     locked = _lock(implementation.pk, expected_version)
+    validation.ensure_not_awaiting(locked)
     draft = _shared_draft(locked, expected_draft_revision) if expected_draft_revision is not None else None
     check_transition(locked, data)
+    to_validate = validation.applies_to(implementation, access)
+    if to_validate and draft is None:
+        _refuse_beside_a_draft(locked)
     report = _build_report(locked, author, data, ProgressReport.State.SUBMITTED)
     if draft is not None:
         report.pk, report.created_at, report.revision = draft.pk, draft.created_at, draft.revision + 1
+    if to_validate:
+        validation.mark_sent(locked, report, author)
     report.save()
     attach_evidence(report, files, author)
-    _apply_report(locked, report)
+    if not to_validate:
+        _apply_report(locked, report)
     return report
+
+
+def _refuse_beside_a_draft(implementation: Implementation) -> None:
+    """A report that waits for validation takes the item's one working place: refuse it, losing nothing, while
+    the state's focal points have a draft of the item (through the API, which does not touch drafts)."""
+    if ProgressReport.objects.working_drafts().filter(implementation=implementation).exists():
+        raise ValidationError(
+            _(
+                "The state's focal points have a draft of this item: a report that needs national validation can "
+                "be sent once they submit or discard it."
+            )
+        )
 
 
 @transaction.atomic
@@ -233,8 +257,11 @@ def save_draft(
     `expected_revision` is the draft revision the form was opened on (0: no draft then); if someone saved or
     submitted the draft since, StaleDraft is raised and nothing is saved. None (scripts, tests) skips the check.
     A draft changes nothing else and never counts as a report."""
+    from tracker.core.validation import ensure_not_awaiting
+
     ensure_may_report(access, implementation)
     locked = _lock(implementation.pk, None)  # one save of the item's draft at a time
+    ensure_not_awaiting(locked)
     current = _shared_draft(locked, expected_revision)
     report = _build_report(locked, author, data, ProgressReport.State.DRAFT)
     if current is not None:

@@ -24,6 +24,9 @@ class Reminder(models.Model):
         SECRETARIAT_DIGEST = "secretariat_digest", _("Weekly secretariat digest")
         COMMITMENT_DUE = "commitment_due", _("Commitment due soon")
         COMMITMENT_LATE = "commitment_late", _("Commitment late")
+        # To a state's national validators, about the reports waiting for their approval.
+        VALIDATION_DUE = "validation_due", _("Reports awaiting validation")
+        VALIDATION_OVERDUE = "validation_overdue", _("Reports awaiting validation after the deadline")
         # To the secretariat, daily while reminders have failed for good (a retry window spent, or refused).
         DELIVERY_FAILED = "delivery_failed", _("Undelivered reminders")
 
