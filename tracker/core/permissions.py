@@ -133,7 +133,9 @@ def designated_scopes(user: User, today: date | None = None) -> tuple[frozenset[
     """(body, member state) of the user's active designations: all of them, and those as national validator."""
     from tracker.core.models import FocalPointDesignation
 
-    rows = FocalPointDesignation.objects.active(today).filter(user=user).values_list("body_id", "member_state_id", "role")
+    rows = (
+        FocalPointDesignation.objects.active(today).filter(user=user).values_list("body_id", "member_state_id", "role")
+    )
     validator = FocalPointDesignation.Role.VALIDATOR
     return (
         frozenset((body, state) for body, state, _ in rows),
