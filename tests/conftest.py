@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from tests.support.services import require_chromium
 from tracker.core.dataload import load_fixture
-from tracker.core.models import Body, FocalPointDesignation, MemberState, Recommendation
+from tracker.core.models import Body, FocalPointDesignation, MemberState, NationalValidation, Recommendation
 from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETARIAT_GROUP
 from tracker.core.roles import ensure_roles
 
@@ -98,6 +98,22 @@ def egypt_alternate(reference):
     user = make_user("fp-egypt-alt", FOCAL_POINT_GROUP, first_name="Mona")
     designate(user, "EG", reference, role="alternate")
     return user
+
+
+@pytest.fixture
+def egypt_validator(reference):
+    """Egypt's national validator for AIMC (English-speaking, to tell the e-mails' languages apart)."""
+    user = make_user("validator-egypt", FOCAL_POINT_GROUP, first_name="Karim")
+    designate(user, "EG", reference, role="validator", language="en")
+    return user
+
+
+@pytest.fixture
+def egypt_requires_validation(reference):
+    """Egypt's AIMC reports need national validation; Jordan's do not (no setting: the default)."""
+    return NationalValidation.objects.create(
+        body=reference, member_state=MemberState.objects.get(iso_code="EG"), required=True
+    )
 
 
 @pytest.fixture
