@@ -59,6 +59,8 @@ ACCOUNTS = [
     DemoAccount("fp-ma", "Youssef", "Alaoui", FOCAL_POINT_GROUP, "MA", "primary"),
     DemoAccount("fp-tn", "Sami", "Trabelsi", FOCAL_POINT_GROUP, "TN", "primary"),
     DemoAccount("fp-iq", "Zainab", "Hassan", FOCAL_POINT_GROUP, "IQ", "primary"),
+    # Iraq's reports need national validation (turned on after the simulated history): its validator has one waiting.
+    DemoAccount("validator-iq", "Hadi", "Jaber", FOCAL_POINT_GROUP, "IQ", "validator"),
 ]
 
 
@@ -337,7 +339,23 @@ def load_demo(today: date | None = None) -> bool:
         if number < 3:
             _review(number, cycle, timeline, secretariat, rng)
     _follow_up_commitments(timeline, authors, secretariat)
+    _national_validation(body, authors["IQ"])
     return True
+
+
+def _national_validation(body: Body, focal_point: User) -> None:
+    """Iraq now validates its reports nationally: one of the items it has not reported in this cycle waits."""
+    from tracker.core.models import MemberState, NationalValidation
+
+    iraq = MemberState.objects.get(iso_code="IQ")
+    NationalValidation.objects.create(body=body, member_state=iraq, required=True)
+    cycle = services.current_cycle_of(body.pk)
+    waiting = Implementation.objects.current().unsettled().filter(member_state=iraq)
+    if cycle is not None:
+        waiting = waiting.exclude(last_report_cycle=cycle)
+    item = waiting.order_by("recommendation__position").first()
+    if item is not None:
+        _submit(item, focal_point, Status.IN_PROGRESS, min(item.progress + 20, 95))
 
 
 def _sample_recommendation(body: Body, today: date) -> Recommendation:

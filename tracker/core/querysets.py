@@ -127,6 +127,8 @@ class StalledContext:
         condition = Q(pk__in=[])
         for body_id, cycle in self.overdue_cycles.items():
             not_reported = Q(last_report_cycle__isnull=True) | ~Q(last_report_cycle=cycle.pk)
+            # A report waiting for the state's national validator is not missing: the review counts it apart.
+            not_reported &= Q(awaiting_validation_since__isnull=True)
             if len(self.bodies) == 1 and self.bodies[0].pk == body_id:
                 condition |= not_reported
             else:

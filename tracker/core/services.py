@@ -512,7 +512,8 @@ def designate_focal_point(
 
 
 def send_welcome(designation_id: int) -> None:
-    """E-mail a new focal point a link to set their password, in their language."""
+    """E-mail a new focal point or validator a link to set their password and what their state has in progress
+    (tracker.core.handover), in their language."""
     from django.conf import settings
     from django.contrib.auth.tokens import default_token_generator
     from django.core.mail import send_mail
@@ -522,6 +523,7 @@ def send_welcome(designation_id: int) -> None:
     from django.utils.http import urlsafe_base64_encode
     from django.utils.translation import override
 
+    from tracker.core import handover
     from tracker.core.models import FocalPointDesignation
 
     designation = FocalPointDesignation.objects.select_related("user", "member_state", "body").get(pk=designation_id)
@@ -532,6 +534,7 @@ def send_welcome(designation_id: int) -> None:
     )
     with override(designation.preferred_language):
         context = {"designation": designation, "user": user, "link": settings.SITE_URL + path}
-        subject = _("You are designated as a national focal point")
+        context |= handover.welcome_context(designation)
+        subject = handover.welcome_subject(designation)
         body = render_to_string("emails/welcome_focal_point.txt", context)
     send_mail(str(subject), body, None, [user.email])

@@ -37,3 +37,27 @@ def resume_stuck_closes() -> list[int]:
     from tracker.core.services import resume_stuck_closes as resume
 
     return resume()
+
+
+@shared_task(
+    name="tracker.tasks.notify_clarification",
+    acks_late=True,
+    autoretry_for=(OSError,),  # the mail server refused the first e-mail (smtplib's errors are OSErrors)
+    retry_backoff=60,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def notify_clarification(message_id: int) -> int:
+    """E-mail a clarification message to the other side of its thread, once (tracker.core.clarifications)."""
+    from tracker.core.clarifications import send_notification
+
+    return send_notification(message_id)
+
+
+@shared_task(name="tracker.tasks.resend_clarification_emails", time_limit=60, soft_time_limit=50)
+def resend_clarification_emails() -> list[int]:
+    """Beat's safety net: queue again the clarification messages whose e-mails were never sent."""
+    from tracker.core.clarifications import resend_unnotified
+
+    return resend_unnotified()
