@@ -75,7 +75,9 @@ def make_user(username, group, **extra):
     return user
 
 
-def designate(user, iso_code, body, role="primary", language="ar"):
+def designate(user, iso_code, body, role="primary", language="ar", summary_seen=True):
+    """A designation in force since today. The personas have already seen the summary of what their state has in
+    progress (tracker.core.handover), so "/" is their state's page; tests/focal/test_handover.py shows it."""
     return FocalPointDesignation.objects.create(
         user=user,
         member_state=MemberState.objects.get(iso_code=iso_code),
@@ -83,6 +85,7 @@ def designate(user, iso_code, body, role="primary", language="ar"):
         role=role,
         start_date=timezone.localdate(),
         preferred_language=language,
+        summary_seen_at=timezone.now() if summary_seen else None,
     )
 
 

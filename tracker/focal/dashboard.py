@@ -9,7 +9,14 @@ from tracker.core.commitments import open_commitments
 from tracker.core.models import Commitment, DueState, Implementation, MemberState, ReviewCycle
 from tracker.core.querysets import StalledContext, explain_stalled
 
-URGENCY = {DueState.OVERDUE: 0, DueState.DUE_SOON: 2, DueState.DUE: 3, DueState.REPORTED: 4, DueState.NONE: 5}
+URGENCY = {
+    DueState.OVERDUE: 0,
+    DueState.DUE_SOON: 2,
+    DueState.DUE: 3,
+    DueState.AWAITING_VALIDATION: 4,
+    DueState.REPORTED: 4,
+    DueState.NONE: 5,
+}
 
 
 @dataclass

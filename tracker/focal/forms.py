@@ -6,7 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from tracker.core.evidence import check_file
 from tracker.core.forms import QueryFilterForm
-from tracker.core.models import REPORT_TEXT_MAX_LENGTH, MemberState, ReminderOptOut, Status, ThematicArea
+from tracker.core.models import (
+    REPORT_TEXT_MAX_LENGTH,
+    MemberState,
+    ReminderOptOut,
+    Status,
+    ThematicArea,
+    ValidationDecision,
+)
 from tracker.core.services import ReportInput
 
 
@@ -140,6 +147,34 @@ class CommitmentDoneForm(forms.Form):
 
     def add_validation_error(self, error: ValidationError):
         """Show a service ValidationError next to the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+
+class ValidationDecisionForm(forms.Form):
+    """A national validator's decision on the report awaiting validation. Rules: tracker.core.validation."""
+
+    report = forms.IntegerField(widget=forms.HiddenInput)
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=ValidationDecision.Decision.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=REPORT_TEXT_MAX_LENGTH,
+        help_text=_("Required when you return the report: say what the focal points should change."),
+    )
+
+    def matches(self, report):
+        """Whether the decision is about the report as the validator saw it (not a newer version of it)."""
+        return (self.cleaned_data["report"], self.cleaned_data["revision"]) == (report.pk, report.revision)
+
+    def add_validation_error(self, error: ValidationError):
         if hasattr(error, "error_dict"):
             for field, errors in error.error_dict.items():
                 self.add_error(field if field in self.fields else None, errors)

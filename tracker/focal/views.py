@@ -12,9 +12,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from tracker.core import clarifications, handover, services, validation
 from tracker.core import commitments as commitment_rules
 from tracker.core import evidence as evidence_rules
-from tracker.core import services
 from tracker.core.models import (
     Commitment,
     Evidence,
@@ -23,16 +23,25 @@ from tracker.core.models import (
     ProgressReport,
     ReminderOptOut,
     ThematicArea,
+    ValidationDecision,
 )
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
 from tracker.core.reminder_preferences import BadLink, Link, Recipient, ReminderRoles, choices_of
 from tracker.focal.dashboard import open_cycles, state_commitments, state_overview, states_overview
-from tracker.focal.forms import CommitmentDoneForm, HomeFilterForm, ReminderChoicesForm, ReportForm
+from tracker.focal.forms import (
+    CommitmentDoneForm,
+    HomeFilterForm,
+    ReminderChoicesForm,
+    ReportForm,
+    ValidationDecisionForm,
+)
 
 
 @login_required
 def home(request):
+    if handover.needs_summary(request.user):  # a new designation: first, what the state has in progress
+        return redirect("handover_summary")
     access = request_access(request)
     if access.all_states and not request.GET.get("state"):
         return render(request, "focal/states.html", {"states": states_overview(access)})
@@ -57,6 +66,8 @@ def home(request):
             "today": timezone.localdate(),
             "commitments": state_commitments(access, state_ids),
             "can_report": access.can_report,
+            "to_validate": validation.awaiting_for(access).count() if access.is_validator else None,
+            "open_clarifications": clarifications.open_for_home(access, state_ids),
         },
     )
 
@@ -82,20 +93,37 @@ def _visible_item(request, pk):
     return get_object_or_404(items, pk=pk), access
 
 
-def _timeline(item, with_draft):
-    """Submitted reports and outcomes; and the state's shared draft for those who report on the item."""
+def _timeline(item, state_side, threads=()):
+    """Submitted reports and outcomes; for the state's side (its focal points, validators, and the secretariat
+    reporting for it) also the shared draft, the report awaiting validation and the validators' decisions."""
     shown = Q(state=ProgressReport.State.SUBMITTED)
-    if with_draft:
-        shown |= Q(state=ProgressReport.State.DRAFT)
+    if state_side:
+        shown |= Q(state__in=[ProgressReport.State.DRAFT, ProgressReport.State.AWAITING_VALIDATION])
     reports = (
         item.reports.filter(shown, is_archived=False)
-        .select_related("author", "updated_by", "cycle")
+        .select_related("author", "updated_by", "cycle", "sent_for_validation_by")
         .prefetch_related("evidence")
     )
     outcomes = item.outcomes.select_related("recorded_by", "cycle")
-    entries = [("report", r.submitted_at or r.updated_at, r) for r in reports]
+    entries = [("report", r.submitted_at or r.sent_for_validation_at or r.updated_at, r) for r in reports]
     entries += [("outcome", o.created_at, o) for o in outcomes]
+    if state_side:
+        decisions = ValidationDecision.objects.filter(report__implementation=item).select_related("decided_by")
+        entries += [("decision", d.created_at, d) for d in decisions]
+    entries += [("clarification", thread.created_at, thread) for thread in threads]  # for those who take part
     return sorted(entries, key=lambda e: e[1], reverse=True)
+
+
+def _awaiting_report(item, access):
+    """The report waiting for the state's validator, for the state's side; None otherwise or when none waits."""
+    if item.awaiting_validation_since is None or not (access.may_report_on(item) or access.may_validate(item)):
+        return None
+    return (
+        item.reports.filter(state=ProgressReport.State.AWAITING_VALIDATION, is_archived=False)
+        .select_related("sent_for_validation_by", "author")
+        .prefetch_related("evidence")
+        .first()
+    )
 
 
 def _initial(item, draft):
@@ -132,7 +160,9 @@ def item_page(request, pk):
     return _render_item(request, item, access, form, draft)
 
 
-def _render_item(request, item, access, form, draft, conflict=None, draft_conflict=None, status=200):
+def _render_item(
+    request, item, access, form, draft, conflict=None, draft_conflict=None, status=200, decision_form=None
+):
     context = StalledContext.load()
     annotated = (
         Implementation.objects.filter(pk=item.pk)
@@ -141,25 +171,40 @@ def _render_item(request, item, access, form, draft, conflict=None, draft_confli
         .get()
     )
     cycle = open_cycles().get(item.recommendation.meeting.body_id)
+    awaiting = _awaiting_report(item, access)
+    may_validate = awaiting is not None and access.may_validate(item)
+    threads = clarifications.for_item(item, access)
     return render(
         request,
         "focal/item.html",
         {
+            "awaiting": awaiting,
+            "may_validate": may_validate,
+            "decision_form": decision_form or _decision_form(awaiting, may_validate),
+            "sends_for_validation": access.may_report_on(item) and validation.applies_to(item, access),
             "item": item,
             "form": form,
             "draft": draft,
             "conflict": conflict,
             "draft_conflict": draft_conflict,
             "can_report": access.may_report_on(item),
-            "timeline": _timeline(item, access.may_report_on(item)),
+            "timeline": _timeline(item, access.may_report_on(item) or access.may_validate(item), threads.threads),
             "reasons": [text for _, text in explain_stalled(annotated, context)],
             "cycle": cycle,
             "due": item.due_state(cycle, timezone.localdate()),
             "themes": item.recommendation.themes.all(),
             "commitments": _item_commitments(item, access),
+            "clarifications": threads,
         },
         status=status,
     )
+
+
+def _decision_form(awaiting, may_validate):
+    """The validator's decision form on the report awaiting validation, bound to the revision they see."""
+    if not may_validate:
+        return None
+    return ValidationDecisionForm(initial={"report": awaiting.pk, "revision": awaiting.revision})
 
 
 def _item_commitments(item, access):
@@ -180,7 +225,7 @@ def _save(request, form, item, access, draft):
     submit = request.POST.get("action") == "submit"
     try:
         if submit:
-            services.submit_report(
+            report = services.submit_report(
                 item,
                 request.user,
                 access,
@@ -190,7 +235,7 @@ def _save(request, form, item, access, draft):
                 expected_draft_revision=form.cleaned_data["draft_revision"],
             )
         else:
-            services.save_draft(
+            report = services.save_draft(
                 item,
                 request.user,
                 access,
@@ -233,8 +278,16 @@ def _save(request, form, item, access, draft):
         form.add_validation_error(error)
         return None
     # "report-saved" tells static/js/keep-draft.js that the server has the text: it drops its copy.
-    messages.success(request, _("Report submitted.") if submit else _("Draft saved."), extra_tags="report-saved")
+    messages.success(request, _saved_message(submit, report), extra_tags="report-saved")
     return redirect("item", pk=item.pk)
+
+
+def _saved_message(submit, report):
+    if not submit:
+        return _("Draft saved.")
+    if report.is_awaiting_validation:
+        return _("Report sent for national validation. It reaches the secretariat once your validator approves it.")
+    return _("Report submitted.")
 
 
 @login_required
@@ -362,3 +415,46 @@ def _link_context(link, form, done=(), one_click=False):
         "has_account": link.recipient is None or link.recipient.user_id is not None,
         "is_address": link.recipient is not None and link.recipient.user_id is None,
     }
+
+
+# --- national validation (rules: tracker.core.validation) ---
+
+
+@login_required
+def validation_queue(request):
+    """The reports waiting for this national validator, oldest first."""
+    access = request_access(request)
+    if not access.is_validator:
+        raise PermissionDenied(_("Only a national validator has reports to validate."))
+    return render(request, "focal/validation_queue.html", {"reports": list(validation.awaiting_for(access))})
+
+
+@login_required
+def decide_validation(request, pk):
+    """A validator approves the item's report awaiting validation, or returns it to the focal points."""
+    item, access = _visible_item(request, pk)
+    if request.method != "POST" or not access.may_validate(item):
+        raise PermissionDenied(_("Only a national validator of this state may approve or return its reports."))
+    form = ValidationDecisionForm(request.POST)
+    report = _awaiting_report(item, access)
+    if form.is_valid() and report is not None and form.matches(report):
+        try:
+            _decide(request, form, report, access)
+        except ValidationError as error:
+            form.add_validation_error(error)
+        else:
+            return redirect("validation_queue")
+    elif form.is_valid():
+        form.add_error(None, _("This report is no longer awaiting validation, or it changed: reload the page."))
+    draft = _shared_draft(item, access)
+    return _render_item(request, item, access, None, draft, status=409 if report is None else 400, decision_form=form)
+
+
+def _decide(request, form, report, access):
+    comment = form.cleaned_data["comment"]
+    if form.cleaned_data["decision"] == ValidationDecision.Decision.APPROVED:
+        validation.approve(report, request.user, access, comment)
+        messages.success(request, _("Report approved: it has reached the secretariat."))
+    else:
+        validation.return_to_focal_points(report, request.user, access, comment)
+        messages.success(request, _("Report returned to the focal points with your comment."))
