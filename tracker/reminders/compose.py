@@ -35,12 +35,15 @@ from tracker.reminders.policy import SECRETARIAT_LANGUAGE, mailbox_language, use
 
 Kind = Reminder.Kind
 COMMITMENT_KINDS = {Kind.COMMITMENT_DUE, Kind.COMMITMENT_LATE}
+VALIDATION_KINDS = {Kind.VALIDATION_DUE, Kind.VALIDATION_OVERDUE}
 # The most urgent section decides the subject and comes first.
 URGENCY = [
     Kind.DELIVERY_FAILED,
     Kind.OVERDUE,
+    Kind.VALIDATION_OVERDUE,
     Kind.COMMITMENT_LATE,
     Kind.BEFORE_DEADLINE,
+    Kind.VALIDATION_DUE,
     Kind.COMMITMENT_DUE,
     Kind.SECRETARIAT_DIGEST,
     Kind.STALLED_DIGEST,
@@ -60,6 +63,14 @@ def item_url(implementation_id):
 def home_url():
     """The focal point's "my state" page, where they see and mark done their state's commitments."""
     return f"{settings.SITE_URL}{reverse('home')}"
+
+
+def validation_queue_url():
+    """The national validator's queue (tracker.focal): every report waiting for them, to approve or return."""
+    try:
+        return f"{settings.SITE_URL}{reverse('validation_queue')}"
+    except NoReverseMatch:  # the focal room does not serve the queue: the home page is the nearest place
+        return home_url()
 
 
 def admin_failed_reminders_url(body_id):
@@ -144,6 +155,7 @@ class Audience:
     """Whom an e-mail addresses, for its greeting and its footer."""
 
     FOCAL_POINT = "focal_point"
+    VALIDATOR = "validator"
     SECRETARIAT = "secretariat"
     PARTNER = "partner"
     OTHER = "other"
@@ -159,24 +171,31 @@ class Reader:
     user: object = None
 
 
+@dataclass
+class Awaiting:
+    """An item whose report awaits national validation, with that report (who sent it and when)."""
+
+    item: Implementation
+    report: ProgressReport | None
+
+
 class BatchContent:
-    """The items behind a batch of reminder rows, loaded once: missing reports, drafts, stalled items."""
+    """The items behind a batch of reminder rows, loaded once: missing reports, drafts, reports awaiting
+    national validation, stalled items."""
 
     def __init__(self, rows, plan):
         self.plan = plan
         cycle_ids = {row.cycle_id for row in rows if row.cycle_id}
         self.missing = defaultdict(list)  # (cycle id, state id) -> [Implementation]
+        self.awaiting = defaultdict(list)  # (cycle id, state id) -> [Awaiting]
         self.stalled = defaultdict(list)  # (body id, state id) -> [Implementation]
         self.drafted = set()
         cycles = {row.cycle_id: row.cycle for row in rows if row.cycle_id}
-        states_of_cycle = defaultdict(set)
-        for row in rows:
-            if row.kind == Kind.SECRETARIAT_DIGEST:
-                states_of_cycle[row.cycle_id].add(None)  # every state
-            elif row.cycle_id:
-                states_of_cycle[row.cycle_id].add(row.member_state_id)
-        for cycle_id, states in states_of_cycle.items():
+        missing_states, awaiting_states = self._states_of_cycles(rows)
+        for cycle_id, states in missing_states.items():
             self._load_missing(cycles[cycle_id], states)
+        for cycle_id, states in awaiting_states.items():
+            self._load_awaiting(cycles[cycle_id], states)
         if cycle_ids:
             drafts = ProgressReport.objects.drafts().filter(cycle_id__in=cycle_ids)
             self.drafted = set(drafts.values_list("cycle_id", "implementation_id"))
@@ -194,6 +213,23 @@ class BatchContent:
         self._load_copied_users(rows)
 
     @staticmethod
+    def _states_of_cycles(rows):
+        """{cycle id: state ids} whose missing reports, and whose reports awaiting validation, the rows list
+        (None: every state, for the secretariat's digest, which lists both)."""
+        missing, awaiting = defaultdict(set), defaultdict(set)
+        for row in rows:
+            if not row.cycle_id:
+                continue
+            if row.kind == Kind.SECRETARIAT_DIGEST:
+                missing[row.cycle_id].add(None)
+                awaiting[row.cycle_id].add(None)
+            elif row.kind in VALIDATION_KINDS:
+                awaiting[row.cycle_id].add(row.member_state_id)
+            else:
+                missing[row.cycle_id].add(row.member_state_id)
+        return missing, awaiting
+
+    @staticmethod
     def _items():
         items = Implementation.objects.current().annotate(body_id=F("recommendation__meeting__body_id"))
         return items.select_related("recommendation", "member_state").order_by(
@@ -201,12 +237,30 @@ class BatchContent:
         )
 
     def _load_missing(self, cycle, states):
+        """As policy.missing_by_state: a report awaiting validation is not missing (its validator is reminded)."""
         items = self._items().unsettled().filter(recommendation__meeting__body_id=cycle.body_id)
-        items = items.exclude(last_report_cycle=cycle.pk)
+        items = items.filter(awaiting_validation_since__isnull=True).exclude(last_report_cycle=cycle.pk)
         if None not in states:
             items = items.filter(member_state_id__in=states)
         for item in items:
             self.missing[(cycle.pk, item.member_state_id)].append(item)
+
+    def _load_awaiting(self, cycle, states):
+        """As policy.awaiting_validation_by_state, each item with its awaiting report: two queries."""
+        items = self._items().filter(
+            recommendation__meeting__body_id=cycle.body_id, awaiting_validation_since__isnull=False
+        )
+        items = items.exclude(last_report_cycle=cycle.pk)
+        if None not in states:
+            items = items.filter(member_state_id__in=states)
+        reports = ProgressReport.objects.filter(
+            implementation__in=items.order_by().values("pk"),
+            state=ProgressReport.State.AWAITING_VALIDATION,
+            is_archived=False,
+        ).select_related("sent_for_validation_by")
+        sent = {report.implementation_id: report for report in reports.order_by("sent_for_validation_at", "pk")}
+        for item in items:
+            self.awaiting[(cycle.pk, item.member_state_id)].append(Awaiting(item, sent.get(item.pk)))
 
     def _load_stalled(self, states):
         context = StalledContext.load()
@@ -253,9 +307,13 @@ class BatchContent:
         first officer's, policy.mailbox_language); a secretariat officer or another account its profile's; a
         partner organisation its `language`; anyone else the secretariat's default."""
         key = address.lower()
-        for designation in self.plan.designations.of(row.body_id, row.member_state_id):
+        designations = self.plan.designations
+        for designation in designations.of(row.body_id, row.member_state_id):
             if designation.user.email.lower() == key:
                 return Reader(address, designation.preferred_language, Audience.FOCAL_POINT, designation.user)
+        for designation in designations.validators(row.body_id, row.member_state_id):
+            if designation.user.email.lower() == key:
+                return Reader(address, designation.preferred_language, Audience.VALIDATOR, designation.user)
         user = self.users_by_address.get(key)
         body = self.plan.bodies.get(row.body_id)
         if body is not None and body.secretariat_email.lower() == key:
@@ -281,7 +339,10 @@ class BatchContent:
         if row.kind == Kind.DELIVERY_FAILED:
             return not self.failures.get(row.body_id)
         if row.kind == Kind.SECRETARIAT_DIGEST:
-            return not any(cycle_id == row.cycle_id for cycle_id, _ in self.missing)
+            listed = [*self.missing, *self.awaiting]
+            return not any(cycle_id == row.cycle_id for cycle_id, _ in listed)
+        if row.kind in VALIDATION_KINDS:  # approved or returned since: nothing waits for the validator
+            return not self.awaiting.get((row.cycle_id, row.member_state_id))
         return not self.missing.get((row.cycle_id, row.member_state_id))
 
     # --- sections, composed in the recipient's language (called inside translation.override) ---
@@ -296,6 +357,8 @@ class BatchContent:
         return {
             Kind.BEFORE_DEADLINE: self._before,
             Kind.OVERDUE: self._overdue,
+            Kind.VALIDATION_DUE: self._validation,
+            Kind.VALIDATION_OVERDUE: self._validation,
             Kind.STALLED_DIGEST: self._stalled,
             Kind.SECRETARIAT_DIGEST: self._secretariat,
             Kind.COMMITMENT_DUE: self._commitment,
@@ -341,6 +404,83 @@ class BatchContent:
             note,
         )
 
+    # --- national validation ---
+
+    def _awaiting_line(self, awaiting):
+        item, report = awaiting.item, awaiting.report
+        sent_at = report.sent_for_validation_at if report else item.awaiting_validation_since
+        facts = {"date": formats.date_format(timezone.localtime(sent_at).date(), "DATE_FORMAT")}
+        if report and report.sent_for_validation_by_id:
+            reason = _("Sent for validation by %(name)s on %(date)s") % {
+                **facts,
+                "name": _name(report.sent_for_validation_by),
+            }
+        else:
+            reason = _("Sent for validation on %(date)s") % facts
+        return Line(item.recommendation.reference, short(item.recommendation.text), [reason], item_url(item.pk))
+
+    def _validation(self, row):
+        facts = self._cycle_facts(row)
+        lines = [self._awaiting_line(entry) for entry in self.awaiting[(row.cycle_id, row.member_state_id)]]
+        overdue = row.kind == Kind.VALIDATION_OVERDUE
+        if overdue:
+            deadline = _("The report deadline of %(cycle)s was %(deadline)s.") % facts
+        else:
+            deadline = _("The report deadline of %(cycle)s is %(deadline)s.") % facts
+        if self.audience(row) != Audience.VALIDATOR:
+            return self._without_validator(row, facts, deadline, lines)
+        if overdue:
+            title = _("Reports awaiting your validation: the deadline was %(deadline)s") % facts
+        else:
+            title = _("Reports awaiting your validation: the deadline is %(deadline)s") % facts
+        note = _(
+            "Approve each report, or return it to the focal points with a comment: only an approved report counts."
+        )
+        if overdue and row.cc:
+            note = _(
+                "Copied to the focal point and the secretariat: the reports still await validation after the deadline."
+            )
+        return Section(
+            row.kind,
+            title,
+            [deadline, _("The focal points of %(state)s sent these reports for your validation:") % facts],
+            [Group("", lines)],
+            note,
+            link=validation_queue_url(),
+            link_label=_("Open the reports awaiting your validation"),
+        )
+
+    def _without_validator(self, row, facts, deadline, lines):
+        """The state has no active validator: its focal point (the secretariat copied), or else the secretariat,
+        learns that these reports wait for nobody."""
+        if self.audience(row) == Audience.FOCAL_POINT:
+            note = _(
+                "Until a national validator approves them, they do not reach the secretariat and do not count for "
+                "the cycle: ask the secretariat to register your state's national validator."
+            )
+        else:
+            note = (
+                _(
+                    "%(state)s has no active focal point either: register its national validator so that these "
+                    "reports can count for the cycle."
+                )
+                % facts
+            )
+        return Section(
+            row.kind,
+            _("Reports of %(state)s awaiting national validation: no validator is designated") % facts,
+            [
+                deadline,
+                _(
+                    "These reports of %(state)s were sent for national validation, but %(state)s has no active "
+                    "national validator to approve them:"
+                )
+                % facts,
+            ],
+            [Group("", lines)],
+            note,
+        )
+
     def _stalled(self, row):
         items = self.stalled[(row.body_id, row.member_state_id)]
         lines = [
@@ -372,14 +512,43 @@ class BatchContent:
                 "count": len(items),
             }
             groups.append(Group(heading, [self._missing_line(cycle.pk, i) for i in items]))
+        groups += self._awaiting_groups(cycle.pk)
         groups.sort(key=lambda g: g.heading)
         without = self._states_without_focal_point(row)
         intro = [_("Progress reports still missing in %(cycle)s (deadline %(deadline)s), state by state:") % facts]
-        note = ""
+        notes = []
         if without:
-            note = _("Member states without an active focal point: %(states)s.") % {"states": _joined(without)}
+            notes.append(_("Member states without an active focal point: %(states)s.") % {"states": _joined(without)})
+        unvalidated = self._awaiting_without_validator(row.body_id, cycle.pk)
+        if unvalidated:
+            notes.append(
+                _("Reports await national validation in member states without an active validator: %(states)s.")
+                % {"states": _joined(unvalidated)}
+            )
+        note = " ".join(notes)
         title = _("%(body)s: progress reports missing in %(cycle)s") % {"body": row.body, "cycle": cycle.name}
         return Section(row.kind, title, intro, groups, note)
+
+    def _awaiting_groups(self, cycle_id):
+        """For the secretariat: per state, the reports its national validator has yet to approve (not missing)."""
+        groups = []
+        for (awaiting_cycle_id, _state_id), entries in self.awaiting.items():
+            if awaiting_cycle_id != cycle_id or not entries:
+                continue
+            heading = _("%(state)s — reports awaiting national validation: %(count)s") % {
+                "state": entries[0].item.member_state.name,
+                "count": len(entries),
+            }
+            groups.append(Group(heading, [self._awaiting_line(entry) for entry in entries]))
+        return groups
+
+    def _awaiting_without_validator(self, body_id, cycle_id):
+        designations = self.plan.designations
+        return sorted(
+            str(entries[0].item.member_state)
+            for (awaiting_cycle_id, state_id), entries in self.awaiting.items()
+            if awaiting_cycle_id == cycle_id and entries and not designations.validators(body_id, state_id)
+        )
 
     def _failures(self, row):
         lines = [self._failure_line(reminder) for reminder in self.failures[row.body_id]]
@@ -409,7 +578,9 @@ class BatchContent:
     # --- commitments ---
 
     def audience(self, row):
-        """Who reads a row: the state's focal point, the partner organisation, or else the secretariat."""
+        """Who reads a row: the state's focal point or validator, the partner organisation, or else the secretariat."""
+        if row.kind in VALIDATION_KINDS:
+            return self._validation_audience(row)
         if row.kind not in COMMITMENT_KINDS:
             secretariat = row.kind in (Kind.SECRETARIAT_DIGEST, Kind.DELIVERY_FAILED)
             return Audience.SECRETARIAT if secretariat else Audience.FOCAL_POINT
@@ -421,6 +592,15 @@ class BatchContent:
             designated = self.plan.designations.of(row.body_id, row.member_state_id)
             if any(d.user_id == row.recipient_id for d in designated):
                 return Audience.FOCAL_POINT
+        return Audience.SECRETARIAT
+
+    def _validation_audience(self, row):
+        """The state's validator; without one, its focal point or the secretariat (policy._validation_recipients)."""
+        designations = self.plan.designations
+        if any(d.user_id == row.recipient_id for d in designations.validators(row.body_id, row.member_state_id)):
+            return Audience.VALIDATOR
+        if any(d.user_id == row.recipient_id for d in designations.of(row.body_id, row.member_state_id)):
+            return Audience.FOCAL_POINT
         return Audience.SECRETARIAT
 
     def commitment_facts(self, commitment):
@@ -493,6 +673,20 @@ def _commitment_subject(rows, content):
     return _("Reminder: commitment for %(state)s due by %(due)s") % facts
 
 
+def _validation_subject(rows, content):
+    row = rows[0]
+    facts = {
+        "cycle": row.cycle.name,
+        "deadline": formats.date_format(row.cycle.report_deadline, "DATE_FORMAT"),
+        "state": row.member_state.name,
+    }
+    if content.audience(row) != Audience.VALIDATOR:
+        return _("Reports of %(state)s awaiting national validation: no validator is designated") % facts
+    if row.kind == Kind.VALIDATION_OVERDUE:
+        return _("Overdue: reports awaiting your validation for %(cycle)s") % facts
+    return _("Reminder: reports awaiting your validation by %(deadline)s") % facts
+
+
 def _bodies(rows):
     """The bodies of the rows of the first row's kind: a digest names them all (one e-mail may hold several)."""
     return _joined(sorted({str(row.body) for row in rows if row.kind == rows[0].kind}))
@@ -531,6 +725,8 @@ SUBJECTS = {
         % {"deadline": formats.date_format(rows[0].cycle.report_deadline, "DATE_FORMAT")}
     ),
     Kind.OVERDUE: lambda rows, content: _("Overdue: progress reports for %(cycle)s") % {"cycle": rows[0].cycle.name},
+    Kind.VALIDATION_DUE: _validation_subject,
+    Kind.VALIDATION_OVERDUE: _validation_subject,
     Kind.STALLED_DIGEST: _monthly_subject,
     Kind.SECRETARIAT_DIGEST: _weekly_subject,
     Kind.COMMITMENT_DUE: _commitment_subject,
@@ -545,6 +741,8 @@ SUBJECTS = {
 def _footer(audience, row, content):
     if audience == Audience.SECRETARIAT:
         return _("You receive this e-mail as a member of the secretariat.")
+    if audience == Audience.VALIDATOR:
+        return _("You receive this e-mail as a designated national validator.")
     if audience == Audience.PARTNER:
         organisation = content.commitments[row.commitment_id].organisation
         return _("You receive this e-mail as the contact of %(organisation)s for the review's commitments.") % {
@@ -588,6 +786,8 @@ def _recipient_label(row, audience, content):
 
 def _copy_reason(row, readers):
     audiences = {reader.audience for reader in readers}
+    if row.kind in VALIDATION_KINDS:
+        return _validation_copy_reason(row, audiences)
     if audiences == {Audience.FOCAL_POINT}:
         return _("You receive it as an alternate focal point of %(state)s.") % {"state": row.member_state.name}
     if audiences == {Audience.SECRETARIAT}:
@@ -596,6 +796,20 @@ def _copy_reason(row, readers):
         )
     if audiences == {Audience.FOCAL_POINT, Audience.SECRETARIAT}:
         return _("You receive it as an alternate focal point or as the secretariat.")
+    return _("You receive it because the reminder is copied to you.")
+
+
+def _validation_copy_reason(row, audiences):
+    """Why a copy of a validation reminder reaches its readers: on escalation, or when no validator is designated."""
+    state = {"state": row.member_state.name}
+    if audiences == {Audience.FOCAL_POINT}:
+        return _("You receive it as a focal point of %(state)s: the reports it sent still await validation.") % state
+    if audiences == {Audience.SECRETARIAT}:
+        return _("You receive it as the secretariat, which follows up the reports awaiting national validation.")
+    if audiences == {Audience.FOCAL_POINT, Audience.SECRETARIAT}:
+        return _("You receive it as a focal point of %(state)s or as the secretariat.") % state
+    if audiences == {Audience.VALIDATOR}:
+        return _("You receive it as a national validator of %(state)s.") % state
     return _("You receive it because the reminder is copied to you.")
 
 
@@ -650,7 +864,8 @@ def _to_the_recipient(rows, content, language, shared):
 def _a_copy(rows, content, language, readers):
     row = rows[0]
     whom = _recipient_label(row, content.audience(row), content)
-    reason = _copy_reason(row, readers)
+    # Why they are copied: the first row that copies anyone (the most urgent one may copy nobody).
+    reason = _copy_reason(next((r for r in rows if r.cc), row), readers)
     return Framing(
         _("Copy: %(subject)s") % {"subject": SUBJECTS[row.kind](rows, content)},
         _copy_greeting(readers),

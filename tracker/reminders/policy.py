@@ -11,6 +11,13 @@ Stages:
 - overdue: round n is due n x `overdue_every_days` after the deadline, at most `overdue_max_reminders`;
   from `escalate_after_days` overdue the alternates and the secretariat are copied;
 - the monthly stalled digest (scope "2026-11") and the weekly secretariat digest (scope "2026-W47");
+- national validation (tracker/core/validation.py): an item whose report awaits the state's validator is not
+  missing for its focal points (they did their part), so they are not chased for it; the state's active
+  validators are reminded of it instead (`VALIDATION_DUE`, then `VALIDATION_OVERDUE`, same stages, scope and
+  escalation as reports, the state's primary focal point and the secretariat copied on escalation) until they
+  approve or return it. With no active validator the state's primary focal point is reminded, the secretariat
+  copied (it registers validators); with no focal point either, the secretariat: never lost silently. The
+  weekly secretariat digest lists them state by state, apart from the missing reports;
 - commitments (scope "commitment-7"): the same policy read against the commitment's due date ("3d-20261201",
   "o2-20261201"), while it is open. The owner is reminded: a state's primary focal points (alternates and
   the secretariat copied on escalation), the secretariat, or a partner organisation by its address (the
@@ -29,7 +36,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.utils import timezone
 
-from tracker.core.models import Body, Commitment, FocalPointDesignation, Implementation, ReviewCycle
+from tracker.core.models import Body, Commitment, FocalPointDesignation, Implementation, MemberState, ReviewCycle
 from tracker.core.permissions import SECRETARIAT_GROUP
 from tracker.core.reminder_preferences import OptOuts
 from tracker.reminders.models import Reminder
@@ -49,6 +56,11 @@ class CycleStage:
 def cycle_stage(cycle, body, today):
     """The reminder stage of an open cycle on `today`, or None when nothing is due that day."""
     return deadline_stage(cycle.report_deadline, body, today, Kind.BEFORE_DEADLINE, Kind.OVERDUE)
+
+
+def validation_stage(cycle, body, today):
+    """The stage of the validators' reminders: the report deadline's, since an approval counts only by then."""
+    return deadline_stage(cycle.report_deadline, body, today, Kind.VALIDATION_DUE, Kind.VALIDATION_OVERDUE)
 
 
 def commitment_stage(commitment, body, today):
@@ -103,14 +115,31 @@ def key_of(row):
 def missing_by_state(cycles):
     """{(body id, state id)} of states with unsettled current items and no submitted report in the open cycle.
 
-    A draft does not count: only `last_report_cycle`, which a submitted report sets, does.
+    A draft does not count: only `last_report_cycle`, which a submitted report sets, does. A report awaiting
+    national validation is not missing either: the focal points did their part, the validator is reminded.
     """
     pairs = set()
     for cycle in cycles:
         rows = (
             Implementation.objects.current()
             .unsettled()
-            .filter(recommendation__meeting__body_id=cycle.body_id)
+            .filter(recommendation__meeting__body_id=cycle.body_id, awaiting_validation_since__isnull=True)
+            .exclude(last_report_cycle=cycle.pk)
+            .values_list("member_state_id", flat=True)
+            .distinct()
+        )
+        pairs.update((cycle.body_id, state_id) for state_id in rows)
+    return pairs
+
+
+def awaiting_validation_by_state(cycles):
+    """{(body id, state id)} of states with current items whose report awaits national validation and that have
+    no report counted in the open cycle yet (one approved earlier in the cycle already counts: no deadline)."""
+    pairs = set()
+    for cycle in cycles:
+        rows = (
+            Implementation.objects.current()
+            .filter(recommendation__meeting__body_id=cycle.body_id, awaiting_validation_since__isnull=False)
             .exclude(last_report_cycle=cycle.pk)
             .values_list("member_state_id", flat=True)
             .distinct()
@@ -151,18 +180,28 @@ def secretariat_addresses(body, staff):
 
 
 class Designations:
-    """Active designations grouped by (body, state), primaries first."""
+    """Active designations grouped by (body, state): the focal points, primaries first, and apart from them the
+    national validators, who approve reports and write none, so no focal point reminder ever goes to them."""
 
     def __init__(self, today):
         rows = FP.objects.active(today).filter(user__is_active=True).select_related("user", "member_state")
-        self.by_pair = defaultdict(list)
+        self.by_pair = defaultdict(list)  # focal points only
+        self.validators_by_pair = defaultdict(list)
         for designation in rows.order_by("role", "pk"):  # "alternate" < "primary": reorder below
-            self.by_pair[(designation.body_id, designation.member_state_id)].append(designation)
+            pair = (designation.body_id, designation.member_state_id)
+            if designation.role == FP.Role.VALIDATOR:
+                self.validators_by_pair[pair].append(designation)
+            else:
+                self.by_pair[pair].append(designation)
         for items in self.by_pair.values():
             items.sort(key=lambda d: (d.role != FP.Role.PRIMARY, d.pk))
 
     def of(self, body_id, state_id):
+        """The state's focal points (primary and alternates), never its validators."""
         return self.by_pair.get((body_id, state_id), [])
+
+    def validators(self, body_id, state_id):
+        return self.validators_by_pair.get((body_id, state_id), [])
 
     def primaries(self, body_id, state_id):
         """Who is reminded: the primary focal point, or the alternates when no primary is designated."""
@@ -225,6 +264,60 @@ def _cycle_rows(cycle, today, designations, missing, staff, now):
             )
 
 
+def _validation_recipients(body, state_id, stage, designations, staff):
+    """(recipient, cc) of one state's validation reminder: its validators, or whoever can get one designated."""
+    secretariat = secretariat_addresses(body, staff)
+    validators = designations.validators(body.pk, state_id)
+    if validators:
+        cc = []
+        if stage.escalated:
+            cc = [d.user.email for d in designations.primaries(body.pk, state_id)] + secretariat
+        for designation in validators:
+            yield designation, cc
+        return
+    # Nobody can approve these reports: the focal points who sent them learn it, with the secretariat, which
+    # registers validators (or reports for the state); without a focal point, the secretariat alone.
+    primaries = designations.primaries(body.pk, state_id)
+    for designation in primaries:
+        yield designation, secretariat
+    if not primaries:
+        for recipient, _language in _to_the_secretariat(body, staff):
+            yield recipient, []
+
+
+def _validation_rows(cycle, today, designations, awaiting, states, staff, now):
+    body = cycle.body
+    stage = validation_stage(cycle, body, today)
+    if stage is None:
+        return
+    for body_id, state_id in sorted(awaiting):
+        if body_id != body.pk:
+            continue
+        state = states[state_id]
+        for recipient, cc in _validation_recipients(body, state_id, stage, designations, staff):
+            yield _row(
+                recipient,
+                body,
+                stage.kind,
+                cycle_scope(cycle.pk),
+                f"{state.iso_code}-{stage.label}",
+                state=state,
+                cycle=cycle,
+                cc=cc,
+                language=_language_of(recipient, staff),
+                now=now,
+            )
+
+
+def _language_of(recipient, staff):
+    """A designation reads its own language, an officer their profile's, the body's mailbox the secretariat's."""
+    if isinstance(recipient, FP):
+        return recipient.preferred_language
+    if isinstance(recipient, str):
+        return mailbox_language(staff)
+    return user_language(recipient)
+
+
 def _stalled_rows(bodies, today, designations, stalled, now):
     for body_id, state_id in sorted(stalled):
         for designation in designations.of(body_id, state_id):
@@ -240,7 +333,8 @@ def _stalled_rows(bodies, today, designations, stalled, now):
 
 
 def _secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now):
-    """Weekly, per body: what is missing state by state (reports in the open cycle, focal points).
+    """Weekly, per body: what is missing state by state (reports in the open cycle, focal points), and what
+    awaits national validation (`missing` holds those pairs too).
 
     To each officer, and to the body's shared mailbox as a recipient of its own (not a copy on an officer's
     e-mail), so the mailbox's e-mail links to its own choice and an officer's to theirs.
@@ -379,12 +473,15 @@ def due(now=None):
         open_cycles[cycle.body_id] = cycle
     designations = Designations(today)
     missing = missing_by_state(open_cycles.values())
+    awaiting = awaiting_validation_by_state(open_cycles.values())
+    states = MemberState.objects.in_bulk({state_id for _, state_id in awaiting}) if awaiting else {}
     staff = secretariat_users()
     rows = []
     for cycle in open_cycles.values():
         rows.extend(_cycle_rows(cycle, today, designations, missing, staff, now))
+        rows.extend(_validation_rows(cycle, today, designations, awaiting, states, staff, now))
     rows.extend(_stalled_rows(bodies, today, designations, stalled_by_state(), now))
-    rows.extend(_secretariat_rows(bodies, today, designations, open_cycles, missing, staff, now))
+    rows.extend(_secretariat_rows(bodies, today, designations, open_cycles, missing | awaiting, staff, now))
     rows.extend(_commitment_rows(open_commitments(bodies, today), bodies, today, designations, staff, now))
     rows.extend(_delivery_failure_rows(bodies, failed_lately(now), today, staff, now))
     opt_outs = OptOuts.load()
