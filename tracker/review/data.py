@@ -149,7 +149,8 @@ def summarise(rows, cycle):
     if cycle is not None:
         # The secretariat's first question: which states are late for this cycle. Most missing first.
         for row in per_state:
-            row["missing"] = row["expected"] - row["reported"]
+            row["awaiting"] = row.get("awaiting", 0)
+            row["missing"] = row["expected"] - row["reported"] - row["awaiting"]
         per_state.sort(key=lambda r: (-r["missing"], r["state"].name))
     else:
         per_state.sort(key=lambda r: (r["completion"] is None, -(r["completion"] or 0), r["state"].name))
@@ -248,7 +249,11 @@ class ReviewData:
         if cycle is not None:  # what the open (or under review) cycle still expects, state by state
             expected = ~Q(status=Status.NOT_APPLICABLE)
             aggregates["expected"] = Count("pk", filter=expected)
-            aggregates["reported"] = Count("pk", filter=expected & Q(last_report_cycle=cycle.pk))
+            reported = Q(last_report_cycle=cycle.pk)
+            aggregates["reported"] = Count("pk", filter=expected & reported)
+            # Sent by the state's focal points, waiting for its national validator: neither reported nor missing.
+            awaiting = Q(awaiting_validation_since__isnull=False)
+            aggregates["awaiting"] = Count("pk", filter=expected & ~reported & awaiting)
         return list(self.base_items().order_by().values("member_state_id").annotate(**aggregates))
 
     def reporting_cycle(self):

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from tracker.core import record
+from tracker.core import clarifications, record
 from tracker.core.commitments import commitment_summary, item_commitments, record_outcome_with_commitments
 from tracker.core.models import Commitment, Implementation, ReviewCycle
 from tracker.core.permissions import request_access
@@ -93,6 +93,7 @@ def review(request):
         "closing": closing_progress(data.filters.cycle),
         "trend": overview_trend(data.filters),
         "commitments": commitments_for(data),
+        "open_clarifications": clarifications.open_for_review(access, data.filters.body, data.filters.state),
     }
     if data.filters.view == "table":
         context["table"] = data.table()
