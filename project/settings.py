@@ -298,6 +298,8 @@ CELERY_BEAT_SCHEDULE = {
     # outage is caught up by the next run. Retries and admin "send now" are picked up every 5 minutes.
     "reminders-run": {"task": "tracker.reminders.run", "schedule": crontab(minute="0", hour="7-17")},
     "reminders-send-due": {"task": "tracker.reminders.send_due", "schedule": 300.0},
+    # A clarification message whose e-mail task was lost (broker down at the time) is e-mailed again.
+    "clarifications-resend": {"task": "tracker.tasks.resend_clarification_emails", "schedule": 300.0},
 }
 # Celery's Django fixup closes the database connection around every task unless this is set.
 # /health/worker/ answers 503 when beat or the worker has been silent for longer than this (beat's database
@@ -396,6 +398,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a "state": each its own enum name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStateEnum": "tracker.api.serializers.REPORT_STATES",
+        "StateEnum": "tracker.core.models.ReviewCycle.State",  # the name it had before reports had a state
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracker.api.schema.add_error_responses",

@@ -2,7 +2,15 @@
 
 from rest_framework import serializers
 
-from tracker.core.models import REPORT_TEXT_MAX_LENGTH, MemberState, Recommendation, ReviewCycle, Status, ThematicArea
+from tracker.core.models import (
+    REPORT_TEXT_MAX_LENGTH,
+    MemberState,
+    ProgressReport,
+    Recommendation,
+    ReviewCycle,
+    Status,
+    ThematicArea,
+)
 from tracker.core.querysets import StalledReason
 
 
@@ -105,6 +113,13 @@ class AuthorSerializer(serializers.Serializer):
     email = serializers.CharField()
 
 
+#: The states a report has in the API (drafts stay with the state): ReportStateEnum in the schema.
+REPORT_STATES = [
+    (ProgressReport.State.SUBMITTED.value, ProgressReport.State.SUBMITTED.label),
+    (ProgressReport.State.AWAITING_VALIDATION.value, ProgressReport.State.AWAITING_VALIDATION.label),
+]
+
+
 class ProgressReportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     implementation = serializers.IntegerField()
@@ -116,7 +131,15 @@ class ProgressReportSerializer(serializers.Serializer):
     narrative = serializers.CharField(allow_blank=True)
     obstacles = serializers.CharField(allow_blank=True)
     support_needed = serializers.CharField(allow_blank=True)
+    state = serializers.ChoiceField(
+        choices=REPORT_STATES,
+        help_text=(
+            "submitted: it reached the secretariat. awaiting_validation: the member state requires national "
+            "validation; the report counts once the state's validator approves it (only in the answer to a write)."
+        ),
+    )
     submitted_at = serializers.DateTimeField(allow_null=True)
+    sent_for_validation_at = serializers.DateTimeField(allow_null=True)
     is_archived = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -327,7 +327,11 @@ class ImplementationViewSet(ListRetrieve):
         request=s.ReportInputSerializer,
         parameters=[IF_MATCH],
         responses={201: s.ProgressReportSerializer, **WRITE_ERRORS},
-        description="Submit a progress report (same rules as the focal point form). If-Match: the item's ETag.",
+        description=(
+            "Submit a progress report (same rules as the focal point form). If-Match: the item's ETag. Where the "
+            "member state requires national validation, the report is answered with state awaiting_validation: it "
+            "counts, and the item changes, once the state's national validator approves it."
+        ),
     )
     @action(detail=True, methods=["post"], url_path="reports")
     def submit_report(self, request, pk=None):

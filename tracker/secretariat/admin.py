@@ -127,6 +127,7 @@ class BodyAdmin(NoDeleteMixin, admin.ModelAdmin):
                     "name_ar",
                     "member_states",
                     "secretariat_email",
+                    "reviewers_may_ask",
                 ]
             },
         ),
@@ -136,6 +137,18 @@ class BodyAdmin(NoDeleteMixin, admin.ModelAdmin):
             {"fields": ["remind_days_before", "overdue_every_days", "overdue_max_reminders", "escalate_after_days"]},
         ),
     ]
+
+
+@admin.register(models.NationalValidation)
+class NationalValidationAdmin(NoDeleteMixin, SafeHistoryAdmin):
+    """Which states' reports need national validation: each change is in the history (who turned it on or off)."""
+
+    list_display = ["member_state", "body", "required", "updated_at"]
+    list_filter = ["required", "body"]
+    list_editable = ["required"]
+    search_fields = ["member_state__name_en", "member_state__name_ar", "member_state__iso_code"]
+    list_select_related = ["member_state", "body"]
+    autocomplete_fields = ["member_state"]
 
 
 @admin.register(models.MemberState)
@@ -320,6 +333,8 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
         "based_on_version",
         "revision",
         "updated_by",
+        "sent_for_validation_at",
+        "sent_for_validation_by",
         "created_at",
         "updated_at",
     ]
@@ -344,9 +359,21 @@ class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.Mod
     def _set_archived(self, request, queryset, archived):
         """Each report's History page (the admin log) says who archived or restored it, and when."""
         reports = list(queryset.exclude(is_archived=archived))
+        if archived and any(report.is_awaiting_validation for report in reports):
+            # The item waits for it (awaiting_validation_since): only the state's validator approves or returns it.
+            self.message_user(
+                request,
+                _("Reports awaiting national validation are left as they are: the state's validator decides on them."),
+                messages.WARNING,
+            )
+            reports = [report for report in reports if not report.is_awaiting_validation]
         if not archived:
             # An item has one working draft: an archived draft comes back only where its item has none.
-            busy = set(models.ProgressReport.objects.working_drafts().values_list("implementation_id", flat=True))
+            working = models.ProgressReport.objects.filter(
+                state__in=[models.ProgressReport.State.DRAFT, models.ProgressReport.State.AWAITING_VALIDATION],
+                is_archived=False,
+            )
+            busy = set(working.values_list("implementation_id", flat=True))
             restorable = []
             for report in reports:
                 if not report.is_submitted:
@@ -663,3 +690,42 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 from tracker.secretariat import commitments_admin  # noqa: E402, F401  (registers the commitments' admin)
+
+# --- Clarification threads (tracker.core.clarifications): read here, written on the site, where they are e-mailed ---
+
+
+class ClarificationMessageInline(ReadOnlyInline):
+    model = models.ClarificationMessage
+    fields = ["created_at", "author", "from_state", "language", "text", "notified_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+@admin.register(models.Clarification)
+class ClarificationAdmin(NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["implementation", "state", "asked_by", "created_at", "answered_at"]
+    list_filter = ["state", "implementation__recommendation__meeting__body", "implementation__member_state"]
+    search_fields = ["implementation__recommendation__reference", "implementation__member_state__iso_code"]
+    list_select_related = ["implementation__recommendation", "implementation__member_state", "asked_by"]
+    fields = ["implementation", "report", "state", "asked_by", "created_at", "answered_at"]
+    readonly_fields = fields
+    inlines = [ClarificationMessageInline]
+
+    def get_queryset(self, request):
+        """Private threads: a reviewer sees those of the bodies that let reviewers ask, as on the site."""
+        from tracker.core.clarifications import participant_scope
+        from tracker.core.permissions import request_access
+
+        return super().get_queryset(request).filter(participant_scope(request_access(request)))
+
+    def view_on_site(self, obj):
+        return reverse("clarification", args=[obj.pk])
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
