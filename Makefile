@@ -21,7 +21,7 @@ run: install
 	$(LOCAL_ENV) $(BIN)/python manage.py load_demo_data
 	@echo ""
 	@echo "  Workshop Recommendation Tracker: http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
-	@echo "  Demo accounts (password demo-pass-2021): secretariat, reviewer, fp-eg, fp-eg-alt, fp-jo"
+	@echo "  Demo accounts (password demo-pass-2021): secretariat, reviewer, fp-eg, fp-eg-alt, fp-jo, validator-iq"
 	@echo "  Ctrl-C stops the web server, the Celery worker and beat."
 	@echo ""
 	$(LOCAL_ENV) PYTHONUNBUFFERED=1 $(BIN)/honcho --procfile Procfile.local start
