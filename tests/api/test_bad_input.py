@@ -252,3 +252,42 @@ def test_it_answers_deeply_nested_json_in_a_patch_with_400(secretariat):
         HTTP_IF_MATCH=etag,
     )
     assert assert_error_shape(response, 400)["code"] == "parse_error"
+
+
+# --- Issue 16: what was silently ignored or clamped is refused, naming what is wrong ------------------------
+
+
+def test_it_refuses_unknown_fields_in_a_report_naming_them(api):
+    body = {"status": "in_progress", "progress": 40, "version": 7, "submitted_at": "2020-01-01T00:00:00Z"}
+    response = post_report(api("write", ("EG",)), json.dumps(body))
+    fields = assert_error_shape(response, 400)["fields"]
+    assert set(fields) == {"version", "submitted_at"}
+    assert not ProgressReport.objects.exists()
+
+
+def test_it_refuses_unknown_fields_in_a_recommendation_naming_them(secretariat):
+    meeting = Meeting.objects.get(code="2021-sharm-el-sheikh-workshop")
+    body = {"meeting": meeting.pk, "reference": "R99", "position": 99, "text_en": "Share data.", "colour": "red"}
+    response = secretariat.post("/api/v1/recommendations/", body, format="json")
+    assert set(assert_error_shape(response, 400)["fields"]) == {"colour"}
+    assert not Recommendation.objects.filter(reference="R99").exists()
+
+
+def test_it_refuses_an_implemented_report_whose_narrative_is_only_invisible_characters(api):
+    invisible = "\u200b\u200f\u2060 \ufeff\u200e"
+    body = {"status": "implemented", "progress": 100, "narrative": invisible}
+    response = post_report(api("write", ("EG",)), json.dumps(body))
+    assert "narrative" in assert_error_shape(response, 400)["fields"]
+    assert not ProgressReport.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "501", "", "1.5"])
+def test_it_answers_a_bad_page_size_with_400_naming_it(secretariat, value):
+    response = secretariat.get("/api/v1/implementations/", {"page_size": value})
+    assert "page_size" in assert_error_shape(response, 400)["fields"]
+
+
+def test_it_answers_an_empty_updated_since_with_400_naming_it(secretariat):
+    for endpoint in ("implementations", "progress-reports", "recommendations"):
+        response = secretariat.get(f"/api/v1/{endpoint}/?updated_since=")
+        assert "updated_since" in assert_error_shape(response, 400)["fields"], endpoint

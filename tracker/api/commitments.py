@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from tracker.api import rows
 from tracker.api.exceptions import Conflict
 from tracker.api.filters import CodeFilter, SyncFilterSet
-from tracker.api.serializers import ErrorSerializer, EvidenceSerializer
+from tracker.api.serializers import ErrorSerializer, EvidenceSerializer, RefusesUnknownFields
 from tracker.api.views import ListRetrieve, read_only
 from tracker.core import commitments
 from tracker.core.models import REPORT_TEXT_MAX_LENGTH, Commitment, Evidence
@@ -103,7 +103,7 @@ class CommitmentSerializer(serializers.Serializer):
     evidence = EvidenceSerializer(many=True)
 
 
-class CommitmentDoneSerializer(serializers.Serializer):
+class CommitmentDoneSerializer(RefusesUnknownFields, serializers.Serializer):
     """Marking a commitment done: the same rules as the focal point's form."""
 
     note = serializers.CharField(max_length=REPORT_TEXT_MAX_LENGTH, help_text="What was done.")

@@ -76,6 +76,15 @@ class SyncFilterSet(filters.FilterSet):
     updated_fields = ("updated_at",)
     archived_condition = None  # a Q that selects archived rows
 
+    def is_valid(self):
+        """Also refuse `updated_since` given empty: read as "no filter", a sync would silently start over."""
+        valid = super().is_valid()
+        given = self.data.get("updated_since")
+        if given is not None and not given.strip():
+            self.form.add_error("updated_since", _("Give a date and time, e.g. 2026-11-30T08:00:00Z."))
+            return False
+        return valid
+
     def filter_updated_since(self, qs, name, value):
         condition = Q()
         for field in self.updated_fields:

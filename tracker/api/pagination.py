@@ -5,6 +5,8 @@ from base64 import b64decode
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -21,6 +23,17 @@ class ApiCursorPagination(CursorPagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.model = getattr(queryset, "model", None)
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        """The page size asked for; anything but a whole number from 1 to the maximum is a 400 naming it (a
+        silently clamped or ignored size would make a client believe it got what it asked for)."""
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is None:
+            return self.page_size
+        if not (asked.isascii() and asked.isdigit() and 1 <= int(asked) <= self.max_page_size):
+            message = _("Give a whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+            raise exceptions.ValidationError({self.page_size_query_param: [message]})
+        return int(asked)
 
     def decode_cursor(self, request):
         """The cursor, or 404 "Invalid cursor" unless it is one of ours: strict base64, and a position that is a

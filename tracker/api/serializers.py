@@ -1,5 +1,8 @@
 """Serializers: the documented shape of each resource (rows.py builds it) and the write-side validation."""
 
+from collections.abc import Mapping
+
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from tracker.core.models import (
@@ -204,7 +207,19 @@ class StaleErrorSerializer(ErrorSerializer):
 # --- Writes ---------------------------------------------------------------------------------------
 
 
-class ReportInputSerializer(serializers.Serializer):
+class RefusesUnknownFields:
+    """A write names only fields the resource has: any other is refused with a 400 naming it, never ignored
+    (a client that sends `version` or `submitted_at` believes it set them)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("This field does not exist.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ReportInputSerializer(RefusesUnknownFields, serializers.Serializer):
     """A progress report; the same rules as the focal point form apply (tracker.core.services.submit_report)."""
 
     status = serializers.ChoiceField(choices=Status.choices)
@@ -226,7 +241,7 @@ class CodeRelatedField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class RecommendationWriteSerializer(serializers.ModelSerializer):
+class RecommendationWriteSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     themes = CodeRelatedField(slug_field="code", queryset=ThematicArea.objects.all(), many=True, required=False)
     applies_to = CodeRelatedField(slug_field="iso_code", queryset=MemberState.objects.all(), many=True, required=False)
 
@@ -247,7 +262,7 @@ class RecommendationWriteSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReviewCycleWriteSerializer(serializers.ModelSerializer):
+class ReviewCycleWriteSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     state = serializers.ChoiceField(
         choices=ReviewCycle.State.choices,
         required=False,

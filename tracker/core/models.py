@@ -7,6 +7,7 @@ Durable states are stored; transient ones (stalled, due, overdue) are derived in
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date
 from typing import Any, NoReturn
@@ -450,6 +451,12 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
 REPORT_TEXT_MAX_LENGTH = 20_000
 
 
+def has_visible_text(text: str) -> bool:
+    """Whether the text shows anything: not only spaces and invisible format characters (zero-width spaces and
+    joiners, direction marks, byte order marks), which a pasted or autocompleted field can hold."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
+
+
 def text_rules(max_length: int | None = REPORT_TEXT_MAX_LENGTH) -> list[Any]:
     """Validators of a free text: no NUL character (PostgreSQL refuses it in text), at most `max_length`."""
     rules: list[Any] = [ProhibitNullCharactersValidator()]
@@ -589,7 +596,7 @@ class ProgressReport(models.Model):
             errors["progress"] = _("An implemented item has progress 100.")
         elif self.status == Status.IN_PROGRESS and self.progress == 100:
             errors["progress"] = _("Progress 100 means implemented: choose that status.")
-        if self.status == Status.IMPLEMENTED and not self.narrative.strip():
+        if self.status == Status.IMPLEMENTED and not has_visible_text(self.narrative):
             errors["narrative"] = _("Describe what was done before marking the item implemented.")
         if errors:
             raise ValidationError(errors)
