@@ -363,7 +363,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttling.PartnerRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
         # orjson: the same JSON as DRF's renderer (UTC times end in Z), in a fraction of the time.
-        "drf_orjson_renderer.renderers.ORJSONRenderer",
+        "tracker.api.renderers.ProblemDetailsJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "tracker.api.exceptions.exception_handler",

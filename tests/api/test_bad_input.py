@@ -3,8 +3,10 @@ query-string values, and request bodies (deeply nested, too large, NUL character
 
 import base64
 import json
+from http import HTTPStatus
 
 import pytest
+from rest_framework.test import APIClient
 
 from tests.api.test_access import READ_ENDPOINTS
 from tests.support.bad_input import NUL, postgresql_refuses_nul
@@ -291,3 +293,35 @@ def test_it_answers_an_empty_updated_since_with_400_naming_it(secretariat):
     for endpoint in ("implementations", "progress-reports", "recommendations"):
         response = secretariat.get(f"/api/v1/{endpoint}/?updated_since=")
         assert "updated_since" in assert_error_shape(response, 400)["fields"], endpoint
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/v1/implementations/?page_size=0", 400),
+        ("/api/v1/implementations/999999999/", 404),
+        ("/api/v1/no-such-resource/", 404),
+        ("/api/nowhere", 404),
+    ],
+)
+def test_it_answers_errors_as_rfc_9457_problem_details(secretariat, path, status):
+    response = secretariat.get(path)
+    assert response["Content-Type"] == "application/problem+json"
+    body = assert_error_shape(response, status)
+    assert body["type"] == "about:blank" and body["title"] == HTTPStatus(status).phrase
+
+
+def test_it_answers_a_missing_token_and_a_stale_write_as_problem_details(api):
+    response = APIClient().get("/api/v1/implementations/")
+    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    item = egypt_item()
+    stale = post_report(api("write", ("EG",)), json.dumps({"status": "in_progress", "progress": 5}))
+    assert stale.status_code == 201
+    again = api("write", ("EG",)).post(
+        f"/api/v1/implementations/{item.pk}/reports/",
+        {"status": "in_progress", "progress": 9},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert again.status_code == 412 and again["Content-Type"] == "application/problem+json"
+    assert again.json()["title"] == "Precondition Failed"

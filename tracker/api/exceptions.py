@@ -1,10 +1,14 @@
-"""One JSON error format for every error of the API, with field-level messages.
+"""One error format for every error of the API: RFC 9457 problem details (`application/problem+json`, see
+tracker.api.renderers) with a `code` per kind of error and field-level messages.
 
-    {"status": 400, "code": "invalid", "detail": "…", "fields": {"progress": ["…"]}}
+    {"type": "about:blank", "title": "Bad Request", "status": 400, "code": "invalid", "detail": "…",
+     "fields": {"progress": ["…"]}}
 
 Django's ValidationError (raised by models and services) becomes a 400 like a serializer error;
 a database conflict becomes a 409. Nothing a client sends should produce a 500.
 """
+
+from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -36,7 +40,16 @@ def _messages(value):
 
 
 def error_body(status_code, code, detail, fields=None, **extra):
-    body = {"status": status_code, "code": code, "detail": str(detail), "fields": fields or {}}
+    """A problem details object. Its `type` is about:blank, so its `title` is the HTTP status phrase (RFC 9457 4.2.1);
+    `code` tells the kinds of error of one status apart."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "code": code,
+        "detail": str(detail),
+        "fields": fields or {},
+    }
     body.update(extra)
     return body
 

@@ -2,6 +2,8 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from tracker.api.renderers import PROBLEM_JSON
+
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 COMMON = {
     "400": "Invalid parameters or body; `fields` names each problem.",
@@ -12,13 +14,16 @@ COMMON = {
 }
 ERROR_SCHEMA = {
     "type": "object",
+    "description": "RFC 9457 problem details; `code` tells the kinds of error of one status apart.",
     "properties": {
+        "type": {"type": "string", "description": "about:blank: the title is the HTTP status phrase."},
+        "title": {"type": "string"},
         "status": {"type": "integer"},
         "code": {"type": "string"},
         "detail": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     },
-    "required": ["status", "code", "detail", "fields"],
+    "required": ["type", "title", "status", "code", "detail", "fields"],
 }
 
 
@@ -34,13 +39,22 @@ def add_error_responses(result, generator, request, public):
                     code,
                     {
                         "description": description,
-                        "content": {"application/json": {"schema": ERROR_REF}},
+                        "content": {PROBLEM_JSON: {"schema": ERROR_REF}},
                     },
                 )
             responses["429"].setdefault(
                 "headers", {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
             )
+            _errors_are_problem_details(responses)
     return result
+
+
+def _errors_are_problem_details(responses):
+    """Every error answer, documented here or by a view, is typed as it is sent (tracker.api.renderers)."""
+    for code, response in responses.items():
+        content = response.get("content", {})
+        if code.isdigit() and int(code) >= 400 and "application/json" in content:
+            content[PROBLEM_JSON] = content.pop("application/json")
 
 
 class PartnerTokenScheme(OpenApiAuthenticationExtension):

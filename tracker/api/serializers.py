@@ -193,6 +193,8 @@ class FocalPointSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="about:blank: the title is the HTTP status phrase (RFC 9457).")
+    title = serializers.CharField()
     status = serializers.IntegerField()
     code = serializers.CharField()
     detail = serializers.CharField()

@@ -56,4 +56,13 @@ def second_factor_required_json() -> HttpResponse:
     from django.utils.translation import gettext as _
 
     detail = _("Verify your sign-in with your authenticator code first (at /accounts/two-factor/).")
-    return JsonResponse({"status": 403, "code": "second_factor_required", "detail": detail}, status=403)
+    # The API's problem details (tracker.api.exceptions.error_body), written here: the core names no room.
+    body = {
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403,
+        "code": "second_factor_required",
+        "detail": detail,
+        "fields": {},
+    }
+    return JsonResponse(body, status=403, content_type="application/problem+json")
