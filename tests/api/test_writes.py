@@ -41,11 +41,37 @@ def test_it_gives_items_an_etag_and_accepts_a_report_with_it(egypt):
 
 def test_it_requires_if_match_with_428(egypt):
     item = egypt_item()
-    for etag in (None, "*", ""):
+    for etag in (None, "", "  "):
         response = report(egypt, item, etag)
         assert response.status_code == 428
         assert response.json()["code"] == "if_match_required"
     assert not ProgressReport.objects.exists()
+
+
+def test_it_reads_if_match_as_rfc_9110_says(egypt):
+    """`*` matches any current item; a list matches if one of its tags does; a weak tag never matches a write."""
+    item = egypt_item()
+    assert report(egypt, item, 'W/"1"').status_code == 412  # the strong comparison a write needs
+    assert report(egypt, item, '"7", W/"1"').status_code == 412
+    assert report(egypt, item, '"7", "1"').status_code == 201
+    assert report(egypt, item, "*").status_code == 201
+    item.refresh_from_db()
+    assert item.version == 3 and ProgressReport.objects.count() == 2
+
+
+def test_it_applies_the_same_if_match_rules_to_an_update(api):
+    secretariat = api("write", (), True, partner="secretariat-system")
+    recommendation = Recommendation.objects.order_by("pk").first()
+    url = f"/api/v1/recommendations/{recommendation.pk}/"
+    etag = secretariat.get(url)["ETag"]
+    assert (
+        secretariat.patch(url, {"target_date": "2030-01-01"}, format="json", HTTP_IF_MATCH=f"W/{etag}").status_code
+        == 412
+    )
+    assert (
+        secretariat.patch(url, {"target_date": "2030-01-01"}, format="json", HTTP_IF_MATCH=f'"x", {etag}').status_code
+        == 200
+    )
 
 
 def test_it_refuses_a_stale_write_with_412_and_the_current_version(egypt, api):

@@ -1,6 +1,8 @@
 """API views: thin. Visibility comes from Access (visible_to), writes go through tracker.core.services."""
 
 import logging
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -70,14 +72,34 @@ def quoted(value):
     return f'"{value}"'
 
 
+@dataclass(frozen=True)
+class IfMatch:
+    """An If-Match header as RFC 9110 13.1.1 reads it: `*` (any current item) or a list of entity tags, compared
+    strongly, so a weak tag (W/"3") never matches a write."""
+
+    any: bool
+    tags: frozenset[str]
+
+    def matches(self, etag):
+        return self.any or etag in self.tags
+
+    def versions(self):
+        """The item versions the strong tags name ("3" -> 3); tags that name no version match nothing."""
+        return frozenset(int(tag[1:-1]) for tag in self.tags if tag[1:-1].isdigit())
+
+
+ENTITY_TAG = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
+
+
 def if_match(request):
-    """The ETag the client sent in If-Match: required for every update (428 without it)."""
+    """The If-Match header: required for every update (428 without it)."""
     value = (request.headers.get("If-Match") or "").strip()
-    if not value or value == "*":
+    if not value:
         raise PreconditionRequired()
-    if value.startswith("W/"):
-        value = value[2:]
-    return value
+    if value == "*":
+        return IfMatch(any=True, tags=frozenset())
+    strong = {tag for weak, tag in ENTITY_TAG.findall(value) if not weak}
+    return IfMatch(any=False, tags=frozenset(strong))
 
 
 @extend_schema(exclude=True)
@@ -337,10 +359,8 @@ class ImplementationViewSet(ListRetrieve):
     def submit_report(self, request, pk=None):
         implementation = self._visible_implementation(pk)
         expected = if_match(request)
-        try:
-            expected_version = int(expected.strip('"'))
-        except ValueError:
-            expected_version = -1  # matches no version: answered as stale below
+        # `*`: any current version; otherwise the versions the tags name (none: answered as stale below).
+        expected_version = None if expected.any else expected.versions()
         data = s.ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -448,7 +468,7 @@ class WritableViewSet(ListRetrieve):
             current = self.get_row()
             instance = self.get_queryset().select_for_update().get(pk=current["id"])
             current = self.get_row()  # read again under the lock
-            if expected != self.etag(current):
+            if not expected.matches(self.etag(current)):
                 body = error_body(
                     412,
                     PreconditionFailed.default_code,

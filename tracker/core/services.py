@@ -97,9 +97,14 @@ def check_transition(implementation: Implementation, data: ReportInput) -> None:
         raise ValidationError({"status": _("An item that has already started cannot go back to not started.")})
 
 
-def _lock(implementation_id: int, expected_version: int | None) -> Implementation:
+#: The version a writer saw: one, any of several (an API If-Match list), or None for "do not check".
+ExpectedVersion = int | frozenset[int] | None
+
+
+def _lock(implementation_id: int, expected_version: ExpectedVersion) -> Implementation:
     locked = Implementation.objects.select_for_update().get(pk=implementation_id)
-    if expected_version is not None and locked.version != expected_version:
+    accepted = {expected_version} if isinstance(expected_version, int) else expected_version
+    if accepted is not None and locked.version not in accepted:
         latest = locked.reports.submitted().select_related("author").first()
         raise StaleVersion(locked, latest)
     return locked
@@ -193,14 +198,14 @@ def submit_report(
     access: Access,
     data: ReportInput,
     *,
-    expected_version: int | None = None,
+    expected_version: ExpectedVersion = None,
     files: Iterable[UploadedFile] = (),
     expected_draft_revision: int | None = None,
 ) -> ProgressReport:
     """Record a submitted report and update the implementation in one transaction.
 
-    `expected_version` is the implementation version the author saw; if someone reported since,
-    StaleVersion is raised and nothing is saved. With `expected_draft_revision` (the focal point form: the
+    `expected_version` is the implementation version the author saw (or the versions, any of which will do); if
+    someone reported since, StaleVersion is raised and nothing is saved. With `expected_draft_revision` (the focal point form: the
     revision of the state's shared draft when the form was opened, 0 for none) the shared draft becomes this
     report, its files with it; StaleDraft if the draft changed since. Without it (the API) drafts are untouched.
 
