@@ -205,9 +205,10 @@ def submit_report(
     """Record a submitted report and update the implementation in one transaction.
 
     `expected_version` is the implementation version the author saw (or the versions, any of which will do); if
-    someone reported since, StaleVersion is raised and nothing is saved. With `expected_draft_revision` (the focal point form: the
-    revision of the state's shared draft when the form was opened, 0 for none) the shared draft becomes this
-    report, its files with it; StaleDraft if the draft changed since. Without it (the API) drafts are untouched.
+    someone reported since, StaleVersion is raised and nothing is saved. With `expected_draft_revision` (the focal
+    point form: the revision of the state's shared draft when the form was opened, 0 for none) the shared draft
+    becomes this report, its files with it; StaleDraft if the draft changed since. Without it (the API) drafts are
+    untouched.
 
     Where the state requires national validation (tracker.core.validation) and the sender is not the secretariat,
     the report is returned "awaiting validation" instead: the item changes only when a validator approves it.
