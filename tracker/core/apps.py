@@ -18,6 +18,7 @@ class CoreConfig(AppConfig):
         from tracker.core import signals  # noqa: F401
 
         post_migrate.connect(refresh_roles, sender=self)
+        post_migrate.connect(stamp_changes, sender=self)
 
     def admin_index_panel(self) -> tuple[str, dict[str, Any]]:
         """The admin index says whether beat and the worker run, as /health/worker/ does."""
@@ -33,3 +34,10 @@ def refresh_roles(sender: AppConfig, **kwargs: Any) -> None:
     from tracker.core.roles import ensure_roles
 
     ensure_roles(apps)
+
+
+def stamp_changes(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """The triggers behind incremental sync exist after every migrate (tracker.core.sync)."""
+    from tracker.core.sync import ensure_triggers
+
+    ensure_triggers(using)

@@ -5,10 +5,10 @@ next person's change is not credited with this one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import CharField, DateTimeField, IntegerField, QuerySet, Value
+from django.db.models import CharField, DateTimeField, Field, IntegerField, QuerySet, Value
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -18,10 +18,16 @@ CHANGED = "~"
 REASON_LENGTH = 100  # simple-history's history_change_reason
 
 
-def columns() -> list[str]:
+def tracked_fields() -> list[Field[Any, Any]]:
+    """The item's columns that its history keeps (not the sync stamp, which the database sets)."""
     from tracker.core.models import Implementation
 
-    return [field.column for field in Implementation._meta.concrete_fields]
+    kept = {field.name for field in Implementation.history.model._meta.concrete_fields}
+    return [field for field in Implementation._meta.concrete_fields if field.name in kept]
+
+
+def columns() -> list[str]:
+    return [field.column for field in tracked_fields()]
 
 
 def history_table() -> str:
@@ -41,7 +47,7 @@ def insert_sql(select: str) -> str:
 
 def record_item_history(items: QuerySet[Implementation], reason: str, user_id: int | None = None) -> None:
     """One history row per item, as it is now (after the set-based change), in one INSERT ... SELECT."""
-    attnames = [field.attname for field in items.model._meta.concrete_fields]
+    attnames = [field.attname for field in tracked_fields()]
     rows = (
         items.order_by()
         .annotate(

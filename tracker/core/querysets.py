@@ -292,6 +292,21 @@ FOLLOWED_UP = Q(applies=True, recommendation__is_archived=False) & ~Q(status__in
 
 
 class ImplementationQuerySet(models.QuerySet["Implementation"]):
+    def changed_since(self, token: int) -> Self:
+        """Items whose row, recommendation or body (its cycles and thresholds, which the stalled reasons
+        follow) changed at or after a sync token (tracker.core.sync). The few changed recommendations and
+        bodies are read first, so the item table is searched by indexes, not joined row by row."""
+        from tracker.core.models import Body, Recommendation
+
+        changed = Q(change_xid__gte=token)
+        recommendations = list(Recommendation.objects.filter(change_xid__gte=token).values_list("pk", flat=True))
+        if recommendations:
+            changed |= Q(recommendation_id__in=recommendations)
+        bodies = list(Body.objects.filter(change_xid__gte=token).values_list("pk", flat=True))
+        if bodies:
+            changed |= Q(**{f"{BODY}__in": bodies})
+        return self.filter(changed)
+
     def current(self) -> Self:
         """Items that are followed up: the state is still concerned and the recommendation not archived."""
         return self.filter(applies=True, recommendation__is_archived=False)
