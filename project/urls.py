@@ -27,6 +27,8 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("review/", include("tracker.review.urls")),
+    # The webhooks room's API resource, before the API's own URLs (they end with a catch-all 404).
+    path("api/v1/webhook-endpoints/", include("tracker.webhooks.urls")),
     path("api/", include("tracker.api.urls")),
     path("", include("tracker.focal.urls")),
 ]

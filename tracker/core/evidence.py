@@ -23,17 +23,19 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 
 import filetype
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.contrib.auth.models import AnonymousUser, User
     from django.core.files.uploadedfile import UploadedFile
 
-    from tracker.core.models import Commitment, Evidence, ProgressReport
+    from tracker.core.models import Commitment, Evidence, Implementation, ProgressReport
     from tracker.core.permissions import Access
 
     #: What an evidence file belongs to.
@@ -225,30 +227,35 @@ def _too_many(holder: Holder, limit: int, count: int) -> str:
     ) % {"limit": limit, "count": count}
 
 
+#: The codes of `check_upload`'s refusals that are about room (the holder's or the state's), not about a file.
+QUOTA_CODES = frozenset({"too_many", "state_quota"})
+
+
 def check_upload(holder: Holder, uploaded_files: list[UploadedFile]) -> list[FileType]:
     """Check new files for a saved report or commitment: each file, then the quotas of the holder and of its
     member state (whose files of reports and of commitments count together).
 
     Call inside the transaction that stores them: the member state's row is locked so that two uploads for
-    the same state cannot both pass the quota. Raises ValidationError({"evidence": [...]}).
+    the same state cannot both pass the quota. Raises ValidationError({"evidence": [...]}), each error with its
+    code (`check_file`'s, or one of QUOTA_CODES), so the API can tell a refused file from a full quota.
     """
     from django.db.models import Q, Sum
 
     from tracker.core.models import Evidence, MemberState
 
-    errors: list[str] = []
+    errors: list[ValidationError] = []
     kinds = []
     for uploaded in uploaded_files:
         try:
             kinds.append(check_file(uploaded))
         except ValidationError as error:
-            errors.extend(error.messages)
+            errors.extend(error.error_list)
     if errors:
         raise ValidationError({"evidence": errors})
     most = settings.EVIDENCE_MAX_FILES_PER_REPORT
     count = holder.evidence.count() + len(uploaded_files)
     if count > most:
-        raise ValidationError({"evidence": [_too_many(holder, most, count)]})
+        raise ValidationError({"evidence": [ValidationError(_too_many(holder, most, count), code="too_many")]})
     state = MemberState.objects.select_for_update().get(pk=holder.implementation.member_state_id)
     of_state = Q(report__implementation__member_state=state) | Q(commitment__implementation__member_state=state)
     stored = Evidence.objects.filter(of_state).aggregate(total=Sum("size"))
@@ -259,11 +266,14 @@ def check_upload(holder: Holder, uploaded_files: list[UploadedFile]) -> list[Fil
         raise ValidationError(
             {
                 "evidence": [
-                    _(
-                        "The evidence files of %(state)s would take %(total)s, over the limit of %(limit)s for a "
-                        "member state. Ask the secretariat."
+                    ValidationError(
+                        _(
+                            "The evidence files of %(state)s would take %(total)s, over the limit of %(limit)s for a "
+                            "member state. Ask the secretariat."
+                        )
+                        % {"state": state.name, "total": total_text, "limit": limit_text},
+                        code="state_quota",
                     )
-                    % {"state": state.name, "total": total_text, "limit": limit_text}
                 ]
             }
         )
@@ -311,18 +321,107 @@ def may_download(evidence: Evidence, access: Access, user: User | AnonymousUser)
     """Whoever may see the item sees its submitted reports' files; the files of its shared draft, whoever may
     report on it (the state's focal points, the secretariat); the files of an archived report, the secretariat
     only. A commitment's files are seen by whoever sees its item."""
+    if evidence.report is not None:
+        return may_see_files_of(evidence.report, access)
+    if evidence.commitment is None:
+        return False  # the database refuses such a row; never serve one
+    return _sees_item(access, evidence.commitment.implementation_id)
+
+
+def may_see_files_of(report: ProgressReport, access: Access) -> bool:
+    """`may_download` for every file of one report (the API reads a report's files with this)."""
+    if not report.is_submitted and not access.can_report:
+        return False  # a draft or a report awaiting validation: its item must also be visible, below
+    if report.is_archived and not access.can_manage:
+        return False
+    return _sees_item(access, report.implementation_id)
+
+
+def _sees_item(access: Access, implementation_id: int) -> bool:
     from tracker.core.models import Implementation
 
-    report = evidence.report
-    if report is None:
-        if evidence.commitment is None:
-            return False  # the database refuses such a row; never serve one
-        implementation_id = evidence.commitment.implementation_id
-    else:
-        if not report.is_submitted and not access.can_report:
-            return False  # a draft: its item must also be visible, below
-        if report.is_archived and not access.can_manage:
-            return False
-        implementation_id = report.implementation_id
-    items = Implementation.objects.current().visible_to(access)
-    return items.filter(pk=implementation_id).exists()
+    return Implementation.objects.current().visible_to(access).filter(pk=implementation_id).exists()
+
+
+# --- Files sent after their report (the API) ---------------------------------------------------------------
+
+
+class ClosedToEvidence(ValidationError):
+    """The report takes no more files: archived, a draft, superseded, or its cycle no longer takes reports. The
+    API answers 409; nothing is stored."""
+
+
+def add_to_sent_report(
+    report: ProgressReport, uploaded_files: Iterable[UploadedFile], author: User, access: Access
+) -> list[Evidence]:
+    """Add files to a report already sent (submitted, or awaiting national validation); returns the stored files.
+
+    The focal point's form sends files with the report: on the state's shared draft when it is saved, on the
+    report as it is submitted. The API sends a report as JSON and its files after it, on their own request; so a
+    sent report takes files only as the second half of its sending: from its sender, while it is the item's
+    latest report and still counts for the cycle that takes reports now (a report awaiting validation, until its
+    validator decides: approving it chooses its cycle then). Otherwise it is final, as every sent report is: more
+    evidence goes with a new report. The files themselves pass `services.attach_evidence`, the form's own path:
+    the same content checks and quotas, with the same messages.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from tracker.core import services
+    from tracker.core.models import Implementation, ProgressReport
+
+    files = list(uploaded_files)
+    with transaction.atomic():
+        # The lock every report and validation decision on the item takes: none of them runs meanwhile.
+        item = Implementation.objects.select_for_update().get(pk=report.implementation_id)
+        services.ensure_may_report(access, item)
+        current = ProgressReport.objects.get(pk=report.pk)
+        if current.author_id != author.pk:
+            raise PermissionDenied(_("Only the sender of a report may add files to it; others send a new report."))
+        _ensure_open_to_files(current, item)
+        before = set(current.evidence.values_list("pk", flat=True))
+        services.attach_evidence(current, files, author)
+        # The report's evidence changed: it moves in the incremental sync like any change to it.
+        ProgressReport.objects.filter(pk=current.pk).update(updated_at=timezone.now())
+        return list(current.evidence.exclude(pk__in=before).order_by("pk"))
+
+
+def _ensure_open_to_files(report: ProgressReport, item: Implementation) -> None:
+    """ClosedToEvidence unless the (sent) report may still take files: see `add_to_sent_report`."""
+    from django.db.models import Q
+
+    from tracker.core.models import ProgressReport
+    from tracker.core.services import report_cycle_for
+
+    if report.is_archived:
+        raise ClosedToEvidence(_("This report is archived: it takes no more files."), code="archived")
+    if report.state == ProgressReport.State.DRAFT:
+        raise ClosedToEvidence(
+            _("This report is a draft: its files are added when the draft is saved, on the item's page."),
+            code="draft",
+        )
+    if report.is_awaiting_validation:
+        return  # the item's one report in the works; its cycle is chosen when the validator approves it
+    sent = ProgressReport.objects.filter(implementation=item, is_archived=False).exclude(pk=report.pk)
+    newer = sent.filter(
+        Q(state=ProgressReport.State.AWAITING_VALIDATION)
+        | Q(state=ProgressReport.State.SUBMITTED, submitted_at__gt=report.submitted_at)
+        | Q(state=ProgressReport.State.SUBMITTED, submitted_at=report.submitted_at, pk__gt=report.pk)
+    )
+    if newer.exists():
+        raise ClosedToEvidence(
+            _(
+                "A newer report on this item was sent after this one: it takes no more files. Send them with a new "
+                "report."
+            ),
+            code="superseded",
+        )
+    cycle_now = report_cycle_for(item)  # on PostgreSQL, share-locks the cycle row: a close waits for this upload
+    if report.cycle_id != (cycle_now.pk if cycle_now is not None else None):
+        raise ClosedToEvidence(
+            _(
+                "The review cycle this report counts for no longer takes reports: the report takes no more files. "
+                "Send them with a new report."
+            ),
+            code="cycle_closed",
+        )

@@ -68,6 +68,17 @@ class DueState(models.TextChoices):
 SETTLED_STATUSES = (Status.IMPLEMENTED, Status.NOT_APPLICABLE)
 
 
+def change_stamp(indexed: bool = True) -> models.BigIntegerField[int, int]:
+    """The column incremental sync reads: a database trigger sets it on every write (tracker.core.sync)."""
+    return models.BigIntegerField(
+        _("change sequence"),
+        default=0,
+        editable=False,
+        db_index=indexed,
+        help_text=_("Set by the database on every write; incremental sync reads it (tracker.core.sync)."),
+    )
+
+
 class Body(models.Model):
     """A regional framework (AIMC, or another) whose member states follow up recommendations."""
 
@@ -93,6 +104,7 @@ class Body(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("An item is stalled when status and progress did not change over this many closed cycles."),
     )
+    change_xid = change_stamp(indexed=False)
     # Reminder policy.
     remind_days_before = models.CharField(
         _("remind before the deadline (days)"),
@@ -285,7 +297,8 @@ class Recommendation(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
-    history = HistoricalRecords(m2m_fields=[applies_to, themes])
+    change_xid = change_stamp()
+    history = HistoricalRecords(m2m_fields=[applies_to, themes], excluded_fields=["change_xid"])
 
     objects = RecommendationQuerySet.as_manager()
 
@@ -331,6 +344,9 @@ class Recommendation(models.Model):
         if changed:
             reason = f"Recommendation {self.reference}: the states it applies to changed"
             record_item_history(Implementation.objects.filter(pk__in=changed), reason, current_user_id())
+        from tracker.core.events import applies_changed
+
+        applies_changed(back + gone)
 
 
 class Implementation(models.Model):
@@ -388,7 +404,8 @@ class Implementation(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
-    history = HistoricalRecords()
+    change_xid = change_stamp()
+    history = HistoricalRecords(excluded_fields=["change_xid"])
 
     objects = ImplementationQuerySet.as_manager()
 
@@ -533,6 +550,7 @@ class ProgressReport(models.Model):
     is_archived = models.BooleanField(_("archived"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    change_xid = change_stamp()
 
     objects = ReportQuerySet.as_manager()
 
@@ -793,6 +811,12 @@ class ReviewCycle(models.Model):
     def __str__(self) -> str:
         return localized(self, "name")
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # The stalled reasons of the body's items follow its cycles (an overdue cycle, the closed ones): the
+        # body is stamped as changed, so every item of it moves in the sync feed (tracker.core.sync).
+        Body.objects.filter(pk=self.body_id).update(change_xid=models.F("change_xid"))
+
     @property
     def name(self) -> str:
         return localized(self, "name")
@@ -879,6 +903,7 @@ class ReviewOutcome(models.Model):
     )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    change_xid = change_stamp()
 
     class Meta:
         verbose_name = _("review outcome")
@@ -955,7 +980,8 @@ class Commitment(models.Model):
     )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
-    history = HistoricalRecords()
+    change_xid = change_stamp()
+    history = HistoricalRecords(excluded_fields=["change_xid"])
 
     class Meta:
         verbose_name = _("commitment")

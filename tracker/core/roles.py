@@ -7,9 +7,10 @@ from tracker.core.permissions import FOCAL_POINT_GROUP, REVIEWER_GROUP, SECRETAR
 
 # The app labels of the tracker's own models: the core ("tracker") and the rooms that own models.
 TRACKER_APPS = ["tracker", "reminders", "api"]
-# What the Secretariat group manages besides: accounts and roles, sign-in lockouts, authenticators. Not the
-# periodic task schedule (set in settings) nor knox's raw tokens (partners' tokens are API tokens).
-MANAGED_APPS = [*TRACKER_APPS, "auth", "axes", "otp_totp", "otp_static"]
+# What the Secretariat group manages besides: partners' webhook endpoints (not shown to reviewers), accounts and
+# roles, sign-in lockouts, authenticators. Not the periodic task schedule (set in settings) nor knox's raw tokens
+# (partners' tokens are API tokens).
+MANAGED_APPS = [*TRACKER_APPS, "webhooks", "auth", "axes", "otp_totp", "otp_static"]
 
 
 def ensure_roles(apps: Apps) -> None:

@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker.core import events
 from tracker.core.history import record_item_history
 from tracker.core.models import (
     SETTLED_STATUSES,
@@ -143,6 +144,7 @@ def _build_report(
 
 def _apply_report(implementation: Implementation, report: ProgressReport) -> None:
     """Bring the implementation's durable state in line with a submitted report."""
+    before = events.watched_state(implementation)
     if (report.status, report.progress) != (implementation.status, implementation.progress):
         # A reported change ends "unchanged over closed cycles" at once, not at the next close.
         implementation.status_changed_at = report.submitted_at or timezone.now()
@@ -154,6 +156,7 @@ def _apply_report(implementation: Implementation, report: ProgressReport) -> Non
     implementation.has_open_obstacle = report.mentions_obstacle and report.status not in SETTLED_STATUSES
     implementation.version += 1
     implementation.save()
+    events.implementation_changed(implementation, events.changed_fields(before, implementation))
 
 
 def attach_evidence(report: ProgressReport, uploaded_files: Iterable[UploadedFile], author: User) -> None:
@@ -232,6 +235,7 @@ def submit_report(
     attach_evidence(report, files, author)
     if not to_validate:
         _apply_report(locked, report)
+    events.report_event(events.EventType.REPORT_SUBMITTED, report, locked)
     return report
 
 
@@ -289,7 +293,21 @@ def record_outcome(implementation: Implementation, recorded_by: User, access: Ac
     outcome.full_clean(exclude=["implementation", "recorded_by"])
     outcome.save()
     apply_outcome(outcome)
+    events.outcome_recorded(outcome)
     return outcome
+
+
+def outcome_saved(outcome: ReviewOutcome, created: bool) -> None:
+    """An outcome saved outside `record_outcome` (the admin): the same effects on the item, the same event."""
+    apply_outcome(outcome)
+    if created:
+        events.outcome_recorded(outcome)
+
+
+def implementation_edited(implementation: Implementation, fields: Iterable[str]) -> None:
+    """The secretariat edited an item directly (the admin): announce the watched fields it changed."""
+    changed = [name.removesuffix("_id") for name in events.WATCHED_FIELDS if name.removesuffix("_id") in fields]
+    events.implementation_changed(implementation, changed)
 
 
 def apply_outcome(outcome: ReviewOutcome) -> None:
@@ -298,6 +316,9 @@ def apply_outcome(outcome: ReviewOutcome) -> None:
         item = Implementation.objects.filter(pk=outcome.implementation_id)
         if item.filter(has_open_obstacle=True).update(has_open_obstacle=False, updated_at=timezone.now()):
             record_item_history(item, f"Review outcome {outcome.pk}: solution recorded", outcome.recorded_by_id)
+            if events.listening():
+                changed = item.select_related("recommendation__meeting", "member_state").get()
+                events.implementation_changed(changed, ["has_open_obstacle"])
 
 
 def current_cycle_of(body_id: int, among: list[int] | None = None) -> ReviewCycle | None:
@@ -358,6 +379,7 @@ def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None, *, enque
     share lock on its cycle row until it commits and this move waits for it."""
     cycle = ReviewCycle.objects.select_for_update().get(pk=cycle.pk)
     check_cycle_move(cycle, target)
+    previous_state = cycle.state
     now = timezone.now()
     if target == ReviewCycle.State.OPEN and cycle.opened_at is None:
         cycle.opened_at = now
@@ -368,6 +390,7 @@ def move_cycle(cycle: ReviewCycle, target: str, by: User | None = None, *, enque
             transaction.on_commit(lambda: enqueue_close(cycle.pk))
     cycle.state = target
     cycle.save()
+    events.cycle_moved(cycle, previous_state)
     return cycle
 
 
@@ -405,6 +428,7 @@ def finish_close(cycle_id: int) -> ReviewCycle | None:
         cycle.record = freeze_record(cycle, now)
         cycle.state, cycle.closed_at = ReviewCycle.State.CLOSED, now
         cycle.save()
+        events.cycle_moved(cycle, ReviewCycle.State.CLOSING)
     return cycle
 
 

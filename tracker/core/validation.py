@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker.core import events
 from tracker.core.models import (
     FocalPointDesignation,
     Implementation,
@@ -131,6 +132,7 @@ def approve(report: ProgressReport, by: User, access: Access, comment: str = "")
     _decide(current, by, Decision.APPROVED, comment)
     locked.awaiting_validation_since = None
     _apply_report(locked, current)
+    events.report_event(events.EventType.REPORT_VALIDATED, current, locked)
     return current
 
 
@@ -145,6 +147,7 @@ def return_to_focal_points(report: ProgressReport, by: User, access: Access, com
     current.save()
     locked.awaiting_validation_since = None
     locked.save(update_fields=["awaiting_validation_since", "updated_at"])
+    events.report_event(events.EventType.REPORT_RETURNED, current, locked)
     return current
 
 

@@ -305,6 +305,10 @@ class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHisto
     def has_add_permission(self, request):
         return False  # created automatically, one per recommendation and applicable state
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.implementation_edited(obj, form.changed_data)
+
 
 @admin.register(models.ProgressReport)
 class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.ModelAdmin):
@@ -679,7 +683,7 @@ class ReviewOutcomeAdmin(NoDeleteMixin, ExportMixin, admin.ModelAdmin):
         if not change:
             obj.recorded_by = request.user
         super().save_model(request, obj, form, change)
-        services.apply_outcome(obj)
+        services.outcome_saved(obj, created=not change)
 
 
 @admin.register(models.Profile)
