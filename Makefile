@@ -7,14 +7,18 @@ STAMP := $(VENV)/.installed-$(shell cksum < requirements-dev.lock | cut -d' ' -f
 LOCAL_ENV := DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH
 TEST_ENV := DEBUG=true EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: install run test test-fast lint typecheck imports check migrations messages bench-review bench-reminders bench-api clean
+.PHONY: install run test test-fast lint lint-api typecheck imports check migrations messages bench-review bench-reminders bench-api clean
 
 $(STAMP): requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+# The schema linter (Redocly CLI) is pinned in package-lock.json; without npm the contract test says what is missing.
+node_modules/.package-lock.json: package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+install: $(STAMP) node_modules/.package-lock.json
 
 run: install
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput
@@ -36,6 +40,13 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The REST API's OpenAPI schema against Redocly's recommended rules (redocly.yaml); Redocly CLI is pinned in
+# package-lock.json (npm ci). tests/api/test_contract.py runs the same lint.
+lint-api: install
+	@mkdir -p var
+	DEBUG=true $(BIN)/python manage.py spectacular --fail-on-warn --file var/openapi.yaml
+	REDOCLY_TELEMETRY=off npx --no-install redocly lint var/openapi.yaml
 
 typecheck: install
 	DEBUG=true $(BIN)/mypy
