@@ -89,3 +89,12 @@ def test_it_shows_the_browsable_api_in_chromium_without_a_csp_violation(chromium
         context.close()
     assert not problems, problems
     assert settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"] == ["'self'"]
+
+
+@pytest.mark.django_db
+def test_it_types_an_error_page_of_the_browsable_api_as_html_and_the_json_error_as_problem(client, secretariat_officer):
+    client.force_login(secretariat_officer)
+    page = client.get("/api/v1/implementations/?page_size=0", HTTP_ACCEPT="text/html")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+    raw = client.get("/api/v1/implementations/?page_size=0", HTTP_ACCEPT="application/json")
+    assert raw.status_code == 400 and raw["Content-Type"] == "application/problem+json"

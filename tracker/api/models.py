@@ -122,3 +122,35 @@ def copy_token_states(sender, instance, action, **kwargs):
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, ApiToken):
         instance.state_ids = sorted(instance.states.values_list("pk", flat=True))
         ApiToken.objects.filter(pk=instance.pk).update(state_ids=instance.state_ids)
+
+
+class IdempotencyKey(models.Model):
+    """A POST's Idempotency-Key and the answer it got (tracker.api.idempotency): a retry with the same key is
+    answered the same, without running again. One row per client and key, claimed before the request runs: the
+    unique constraint lets one of two racing requests run."""
+
+    # "token:<ApiToken id>" or "user:<User id>": a key belongs to the client that sent it.
+    client = models.CharField(_("client"), max_length=64)
+    key = models.CharField(_("key"), max_length=255)
+    # A digest of the method, path, preconditions and body; empty until the request has finished.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    status = models.PositiveSmallIntegerField(
+        _("answer status"), null=True, blank=True, help_text=_("Empty while the request runs.")
+    )
+    headers = models.JSONField(_("answer headers"), default=dict, blank=True)
+    body = models.BinaryField(_("answer body"), default=b"", blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="api_idempotency_key_once_per_client")]
+
+    def __str__(self):
+        return f"{self.client} · {self.key}"
+
+    @property
+    def is_running(self):
+        return self.status is None

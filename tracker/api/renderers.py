@@ -10,7 +10,10 @@ class ProblemDetailsJSONRenderer(ORJSONRenderer):
     tracker.api.exceptions.error_body, is typed application/problem+json: one place for every view and error."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        response = (renderer_context or {}).get("response")
-        if response is not None and response.status_code >= 400:
+        context = renderer_context or {}
+        response, request = context.get("response"), context.get("request")
+        # The browsable API renders the JSON into its HTML page with this renderer too: that page stays text/html.
+        chosen = isinstance(getattr(request, "accepted_renderer", self), ProblemDetailsJSONRenderer)
+        if response is not None and response.status_code >= 400 and chosen:
             response["Content-Type"] = PROBLEM_JSON
         return super().render(data, accepted_media_type, renderer_context)
