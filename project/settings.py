@@ -1,5 +1,6 @@
 """Settings for the Workshop Recommendation Tracker, read from the environment (see README)."""
 
+import ipaddress
 import re
 import zoneinfo
 from pathlib import Path
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "tracker.reminders",
     "tracker.api",
     "tracker.secretariat",
+    "tracker.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +89,10 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # The API's answers: RateLimit headers on each (tracker.api.throttling), and the answer to a POST with an
+    # Idempotency-Key stored, innermost so that it is the view's own (tracker.api.idempotency).
+    "tracker.api.throttling.RateLimitHeadersMiddleware",
+    "tracker.api.idempotency.IdempotencyKeyMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -300,6 +306,10 @@ CELERY_BEAT_SCHEDULE = {
     "reminders-send-due": {"task": "tracker.reminders.send_due", "schedule": 300.0},
     # A clarification message whose e-mail task was lost (broker down at the time) is e-mailed again.
     "clarifications-resend": {"task": "tracker.tasks.resend_clarification_emails", "schedule": 300.0},
+    # Webhooks: queue again the deliveries whose retry is due (or whose task was lost), every minute; announce
+    # the commitments that became due or late (each once, whatever the number of beats).
+    "webhooks-due": {"task": "tracker.webhooks.deliver_due", "schedule": 60.0},
+    "webhooks-commitments": {"task": "tracker.webhooks.announce_commitments", "schedule": crontab(minute="*/30")},
 }
 # Celery's Django fixup closes the database connection around every task unless this is set.
 # /health/worker/ answers 503 when beat or the worker has been silent for longer than this (beat's database
@@ -332,6 +342,39 @@ REMINDER_JOURNAL_URL = (
     else env_url("REMINDER_JOURNAL_URL", _BROKER_REDIS, schemes={"redis", "rediss"})
 )
 
+# --- Webhooks (tracker/webhooks) ----------------------------------------------------------------
+# The timeout of each delivery's HTTP request (to connect, and for each read), and the waits before the attempts
+# after the first, in seconds (the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). After the
+# last the delivery has failed; the admin can replay it.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+try:
+    WEBHOOK_RETRY_SECONDS = [
+        int(wait) for wait in env_list("WEBHOOK_RETRY_SECONDS", ["5", "300", "1800", "7200", "18000", "36000", "36000"])
+    ]
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SECONDS must be whole numbers of seconds separated by commas.") from None
+if not WEBHOOK_RETRY_SECONDS or min(WEBHOOK_RETRY_SECONDS) < 1:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SECONDS needs at least one wait, each of 1 second or more.")
+# An endpoint whose attempts keep failing (this many in a row, the first this many hours ago) is disabled and the
+# secretariat is e-mailed; one delivered event resets the count.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 10, minimum=1)
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 120, minimum=0)
+# Endpoints must use HTTPS and resolve to public addresses (checked again at every delivery: no request reaches
+# the server's own network). Development and tests on loopback turn both off; WEBHOOK_ALLOWED_NETWORKS lets
+# endpoints on named private networks through (CIDRs, e.g. 10.20.0.0/16) without allowing the rest.
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"WEBHOOK_ALLOWED_NETWORKS entries must be networks such as 10.20.0.0/16, not {_network!r}."
+        ) from None
+# "commitment.due" is announced this many days before a commitment's due date.
+WEBHOOK_COMMITMENT_DUE_DAYS = env_int("WEBHOOK_COMMITMENT_DUE_DAYS", 7, minimum=0, maximum=90)
+
 # --- Import and export (admin) ------------------------------------------------------------------
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel
 from tracker.secretariat import export_formats  # noqa: E402  (no models: safe to import while settings load)
@@ -343,12 +386,10 @@ IMPORT_EXPORT_SKIP_ADMIN_CONFIRM = False  # always show the dry-run preview firs
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # JSON with a depth and size limit (a deeply nested body was a RecursionError); the browsable API's forms.
-    "DEFAULT_PARSER_CLASSES": [
-        "tracker.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only, with a depth and size limit (a deeply nested body was a RecursionError): anything else is a 415.
+    # The schema then offers JSON bodies only (generated clients choked on form variants); the browsable API
+    # keeps its raw JSON form. An upload endpoint names its own multipart parser.
+    "DEFAULT_PARSER_CLASSES": ["tracker.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that a request without credentials answers 401 with WWW-Authenticate: Token.
         "tracker.api.authentication.PartnerTokenAuthentication",
@@ -360,7 +401,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.ApiCursorPagination",
-    "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttling.PartnerRateThrottle"],
+    # The rate limit, then the Idempotency-Key of a POST: the last step before every view (tracker.api.idempotency).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tracker.api.throttling.PartnerRateThrottle",
+        "tracker.api.idempotency.IdempotencyKeyGate",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         # orjson: the same JSON as DRF's renderer (UTC times end in Z), in a fraction of the time.
         "tracker.api.renderers.ProblemDetailsJSONRenderer",
@@ -373,6 +418,8 @@ REST_FRAMEWORK = {
 }
 # Requests per token (or signed-in user): "600/minute"; empty to switch throttling off.
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/minute") or None
+# How long a POST's Idempotency-Key (and the answer it got) is kept from its first use.
+API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24, minimum=1)
 # Throttle counters are shared by all web processes through Redis when the broker is Redis.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -393,6 +440,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read and sync recommendations, implementations and progress reports; submit progress reports. "
     "Authenticate with `Authorization: Token <token>`.",
     "VERSION": "1.0.0",
+    # 3.1: its schemas are JSON Schema (a null is a type), which Redocly, schemathesis and openapi-python-client read.
+    "OAS_VERSION": "3.1.0",
+    "SERVERS": [{"url": SITE_URL, "description": "This installation."}],
+    "LICENSE": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -402,10 +453,16 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReportStateEnum": "tracker.api.serializers.REPORT_STATES",
         "StateEnum": "tracker.core.models.ReviewCycle.State",  # the name it had before reports had a state
+        "WebhookEventEnum": "tracker.core.events.EventType",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tracker.api.schema.add_error_responses",
+        "tracker.api.schema_headers.add_transport_headers",
+        "tracker.api.schema.add_summaries",
+        "tracker.api.schema.add_examples",
+        "tracker.api.schema.nullable_as_type_lists",
+        "tracker.api.schema.request_bodies_closed",
     ],
 }
 

@@ -14,6 +14,11 @@ def make_token(scope="read", states=(), secretariat=False, partner="unhcr-partne
     return raw
 
 
+def etag_of(client, item):
+    """The item's ETag as the API gives it (read before a write, as a partner does)."""
+    return client.get(f"/api/v1/implementations/{item.pk}/")["ETag"]
+
+
 def client_with(raw):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")

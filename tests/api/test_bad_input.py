@@ -8,6 +8,7 @@ from http import HTTPStatus
 import pytest
 from rest_framework.test import APIClient
 
+from tests.api.support import etag_of
 from tests.api.test_access import READ_ENDPOINTS
 from tests.support.bad_input import NUL, postgresql_refuses_nul
 from tracker.core.models import Implementation, Meeting, ProgressReport, Recommendation, ReviewCycle
@@ -137,7 +138,7 @@ def post_report(client, body, content_type="application/json"):
         f"/api/v1/implementations/{item.pk}/reports/",
         body,
         content_type=content_type,
-        HTTP_IF_MATCH=f'"{item.version}"',
+        HTTP_IF_MATCH=etag_of(client, item),
     )
 
 
@@ -315,13 +316,15 @@ def test_it_answers_a_missing_token_and_a_stale_write_as_problem_details(api):
     response = APIClient().get("/api/v1/implementations/")
     assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
     item = egypt_item()
-    stale = post_report(api("write", ("EG",)), json.dumps({"status": "in_progress", "progress": 5}))
+    partner = api("write", ("EG",))
+    read_before = etag_of(partner, item)
+    stale = post_report(partner, json.dumps({"status": "in_progress", "progress": 5}))
     assert stale.status_code == 201
-    again = api("write", ("EG",)).post(
+    again = partner.post(
         f"/api/v1/implementations/{item.pk}/reports/",
         {"status": "in_progress", "progress": 9},
         format="json",
-        HTTP_IF_MATCH='"1"',
+        HTTP_IF_MATCH=read_before,
     )
     assert again.status_code == 412 and again["Content-Type"] == "application/problem+json"
     assert again.json()["title"] == "Precondition Failed"

@@ -4,6 +4,7 @@ close the benchmark times, and the raw endpoint `make bench-api` compares the AP
 import io
 import json
 from datetime import timedelta
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.apps import apps as django_apps
@@ -16,7 +17,7 @@ from bench import raw_api_app, review, synthetic
 from bench.review import HAND_WRITTEN, hand_written_params
 from tests.api.support import client_with, make_token
 from tests.support.services import require_postgres
-from tracker.core import services
+from tracker.core import services, sync
 from tracker.core.models import (
     Body,
     Commitment,
@@ -149,28 +150,86 @@ def test_the_close_benchmark_freezes_every_item_and_leaves_the_data_as_it_was():
     assert (ReviewCycle.objects.count(), CycleSnapshot.objects.count()) == (cycles, snapshots)
 
 
+LIST = "/api/v1/implementations/"
+
+
+def raw_answer(path):
+    """The raw endpoint's (status, headers, JSON) for a path, called as gunicorn calls it."""
+    parts = urlsplit(path)
+    environ = {"PATH_INFO": parts.path, "QUERY_STRING": parts.query, "HTTP_HOST": "testserver"}
+    started = []
+    body = b"".join(raw_api_app.application(environ, lambda status, headers: started.append((status, headers))))
+    ((status, headers),) = started
+    return status, dict(headers), json.loads(body)
+
+
+def full_sync_token(client):
+    """A partner's full sync: follow `next` to the end, keep the last page's sync_token."""
+    url, token = f"{LIST}?page_size=500", None
+    while url:
+        page = client.get(url).json()
+        url, token = page["next"], page["sync_token"]
+    return token
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_raw_endpoint_answers_the_same_first_page_as_the_api(monkeypatch):
-    """What `make bench-api` checks before measuring, on data with closed cycles and late commitments."""
+def test_the_raw_endpoint_answers_every_measured_shape_as_the_api(monkeypatch):
+    """What `make bench-api` checks before measuring, shape by shape, on data with closed cycles and late
+    commitments, for a partner that sees the public recommendations of every state: the same rows (a single item:
+    the same item and ETag), and sync tokens of their own, not before the full sync's (a token is a lower bound: the
+    oldest transaction running then, in any database of the server)."""
     require_postgres()
     call_command(synthetic.Command(), size="tiny")
     Recommendation.objects.filter(is_sample=False).update(is_archived=True)  # the first page: synthetic items
-    first = Implementation.objects.filter(recommendation__is_sample=True).order_by("pk")
-    late = first.filter(status__in=["not_started", "in_progress"])[:1].get()
+    Recommendation.objects.filter(is_sample=True).update(is_public=True)
+    items = Implementation.objects.filter(recommendation__is_sample=True).order_by("pk")
+    late = items.filter(status__in=["not_started", "in_progress"])[:1].get()
     late.open_commitment_due = timezone.localdate() - timedelta(days=3)
     late.save(update_fields=["open_commitment_due"])
     db = connection.settings_dict
     url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setattr(raw_api_app, "_connection", None)
-    status = []
-    raw = json.loads(b"".join(raw_api_app.application({"HTTP_HOST": "testserver"}, lambda s, h: status.append(s))))
-    assert status == ["200 OK"]
-    api = client_with(make_token(secretariat=True)).get("/api/v1/implementations/?page_size=100")
-    assert api.status_code == 200
-    assert raw["results"] == json.loads(api.content)["results"]
-    results = raw["results"]
-    assert {item["unchanged_cycles"] for item in results} >= {0, 1, 2}
-    reasons = {reason for item in results for reason in item["stalled_reasons"]}
+    client = client_with(make_token())
+
+    def same(path):
+        api = client.get(path)
+        status, headers, raw = raw_answer(path)
+        assert (api.status_code, status) == (200, "200 OK")
+        if "results" in raw:
+            assert raw["results"] == api.json()["results"]
+        else:
+            assert (raw, headers["ETag"]) == (api.json(), api["ETag"])
+        return api.json(), raw
+
+    first, _ = same(f"{LIST}?page_size=100")
+    assert {item["unchanged_cycles"] for item in first["results"]} >= {0, 1, 2}
+    reasons = {reason for item in first["results"] for reason in item["stalled_reasons"]}
     assert {"unchanged", "late_commitment", "missing_cycle_report", "no_recent_report"} <= reasons
+
+    # An incremental sync after a full one: items changed, one of them no longer applies (archived, in the sync).
+    token = full_sync_token(client)
+    since = timezone.now()
+    touched = list(items.values_list("pk", flat=True)[::37])
+    Implementation.objects.filter(pk__in=touched).update(updated_at=timezone.now())
+    Implementation.objects.filter(pk=touched[0]).update(applies=False)
+    changed = same(f"{LIST}?changed_since={token}&page_size=200")
+    assert [item["id"] for item in changed[0]["results"]] == touched
+    assert changed[0]["results"][0]["is_archived"] and not changed[0]["results"][0]["stalled_reasons"]
+    assert all(sync.parse_token(answer["sync_token"]) >= sync.parse_token(token) for answer in changed)
+    updated, _ = same(f"{LIST}?updated_since={quote(since.isoformat())}&page_size=200")
+    assert [item["id"] for item in updated["results"]] == touched
+
+    filtered, _ = same(f"{LIST}?member_state=EG,JO&stalled=any&page_size=100")
+    assert filtered["results"] and all(item["is_stalled"] for item in filtered["results"])
+    assert {item["member_state"] for item in filtered["results"]} == {"EG", "JO"}
+    same(f"{LIST}{filtered['results'][0]['id']}/")
+    same(f"{LIST}{touched[0]}/")  # archived: still found
+
+    # A recommendation changed too: all its items are in the sync (the API reads which from the database).
+    recommendation = items.last().recommendation
+    Recommendation.objects.filter(pk=recommendation.pk).update(target_date=timezone.localdate() - timedelta(days=1))
+    after, _ = same(f"{LIST}?changed_since={token}&page_size=200")
+    expected = set(touched) | set(recommendation.implementations.values_list("pk", flat=True))
+    assert {item["id"] for item in after["results"]} == expected

@@ -154,11 +154,13 @@ def test_it_makes_a_partners_report_wait_for_validation(api, egypt_requires_vali
     partner = api("write", ("EG",))
     item = item_of("EG")
     body = {"status": "in_progress", "progress": 40, "narrative": "Draft law sent to parliament."}
-    response = partner.post(f"/api/v1/implementations/{item.pk}/reports/", body, format="json", HTTP_IF_MATCH='"1"')
+    etag = partner.get(f"/api/v1/implementations/{item.pk}/")["ETag"]
+    response = partner.post(f"/api/v1/implementations/{item.pk}/reports/", body, format="json", HTTP_IF_MATCH=etag)
     assert response.status_code == 201 and response.json()["state"] == "awaiting_validation"
     item.refresh_from_db()
     assert (item.version, item.progress) == (1, 0)
-    again = partner.post(f"/api/v1/implementations/{item.pk}/reports/", body, format="json", HTTP_IF_MATCH='"1"')
+    etag = partner.get(f"/api/v1/implementations/{item.pk}/")["ETag"]
+    again = partner.post(f"/api/v1/implementations/{item.pk}/reports/", body, format="json", HTTP_IF_MATCH=etag)
     assert again.status_code == 400 and "awaiting national validation" in str(again.json())
 
 

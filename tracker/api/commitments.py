@@ -19,7 +19,8 @@ from rest_framework.response import Response
 
 from tracker.api import rows
 from tracker.api.exceptions import Conflict
-from tracker.api.filters import CodeFilter, SyncFilterSet
+from tracker.api.filters import CodeFilter, DateFilter, IdFilter, StrictBooleanFilter, SyncFilterSet
+from tracker.api.pagination import SyncCursorPagination
 from tracker.api.serializers import ErrorSerializer, EvidenceSerializer, RefusesUnknownFields
 from tracker.api.views import ListRetrieve, read_only
 from tracker.core import commitments
@@ -114,14 +115,14 @@ class CommitmentDoneSerializer(RefusesUnknownFields, serializers.Serializer):
 
 class CommitmentFilter(SyncFilterSet):
     state = filters.MultipleChoiceFilter(choices=Commitment.State.choices)
-    late = filters.BooleanFilter(method="filter_late", help_text=_("Open past the due date (true) or not (false)."))
+    late = StrictBooleanFilter(method="filter_late", help_text=_("Open past the due date (true) or not (false)."))
     owner = filters.MultipleChoiceFilter(choices=Commitment.Owner.choices)
     member_state = CodeFilter(field_name="implementation__member_state__iso_code", upper=True)
     body = CodeFilter(field_name="implementation__recommendation__meeting__body__code")
-    implementation = filters.NumberFilter(field_name="implementation_id", min_value=1, max_value=2**62)
-    cycle = filters.NumberFilter(field_name="outcome__cycle_id", min_value=1, max_value=2**62)
-    due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte", help_text=_("Due on or before."))
-    due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte", help_text=_("Due on or after."))
+    implementation = IdFilter(field_name="implementation_id")
+    cycle = IdFilter(field_name="outcome__cycle_id")
+    due_before = DateFilter(field_name="due_date", lookup_expr="lte", help_text=_("Due on or before."))
+    due_after = DateFilter(field_name="due_date", lookup_expr="gte", help_text=_("Due on or after."))
 
     class Meta:
         model = Commitment
@@ -140,6 +141,7 @@ class CommitmentViewSet(ListRetrieve):
     shape_class = CommitmentShape
     serializer_class = CommitmentSerializer
     filterset_class = CommitmentFilter
+    pagination_class = SyncCursorPagination
     ordering_fields = ["id", "due_date", "updated_at"]
     write_requires = "report"
     queryset = Commitment.objects.none()  # for the schema; get_queryset() decides
@@ -151,6 +153,7 @@ class CommitmentViewSet(ListRetrieve):
         return commitments.with_lateness(visible, timezone.localdate())
 
     @extend_schema(
+        summary="Mark a commitment done",
         request=CommitmentDoneSerializer,
         responses={
             200: CommitmentSerializer,

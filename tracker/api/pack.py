@@ -119,6 +119,7 @@ class PackView(APIView):
 class PackCreate(PackView):
     @extend_schema(
         operation_id="review_cycles_pack_create",
+        summary="Ask for a meeting pack",
         request=PackRequestSerializer,
         responses={
             202: OpenApiResponse(PackSerializer, description="Accepted: follow `status_url` (the Location header)."),
@@ -146,7 +147,9 @@ class PackCreate(PackView):
 
 @extend_schema(tags=["review-cycles"])
 class PackStatus(PackView):
-    @extend_schema(operation_id="review_cycles_pack_retrieve", responses={200: PackSerializer})
+    @extend_schema(
+        operation_id="review_cycles_pack_retrieve", summary="Follow a meeting pack", responses={200: PackSerializer}
+    )
     def get(self, request, cycle_id, pk):
         return Response(PackSerializer(found_pack(cycle_id, pk), context={"request": request}).data)
 
@@ -159,6 +162,7 @@ class PackFile(PackView):
 
     @extend_schema(
         operation_id="review_cycles_pack_file",
+        summary="Download a meeting pack",
         responses={
             (200, FILE_TYPES["docx"]): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The Word document or the PDF."

@@ -2,7 +2,10 @@
 
 from collections.abc import Mapping
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tracker.core.models import (
@@ -286,3 +289,45 @@ class ReviewCycleWriteSerializer(RefusesUnknownFields, serializers.ModelSerializ
         # The model's constraints (one open cycle per body, ordered dates) are checked by full_clean and
         # move_cycle; DRF's generated validator would wrongly make `state` required.
         validators = []
+
+
+# --- Evidence files of a report (tracker.api.evidence) ---------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadedFileField(serializers.FileField):
+    """A file part of a multipart body: binary in the schema (a plain FileField is documented as its name)."""
+
+
+class EvidenceUploadSerializer(RefusesUnknownFields, serializers.Serializer):
+    """The multipart/form-data body of an upload: one `file` part per file. The rules are the focal point form's
+    (tracker.core.evidence): type read from the content, size, macros, quotas."""
+
+    file = serializers.ListField(
+        child=UploadedFileField(allow_empty_file=False, use_url=False),
+        allow_empty=False,
+        help_text=(
+            "One or several files (repeat the part): PDF, JPEG, PNG, WebP, Word or Excel, judged by their content, "
+            "not their name."
+        ),
+    )
+
+
+class EvidenceFileSerializer(EvidenceSerializer):
+    """One evidence file of a report, with where to read it."""
+
+    report = serializers.IntegerField(source="report_id")
+    url = serializers.SerializerMethodField(help_text="This file's metadata.")
+    file_url = serializers.SerializerMethodField(help_text="Where to download the file itself.")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, evidence):
+        return self._absolute("api:progress-report-evidence-detail", evidence)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_file_url(self, evidence):
+        return self._absolute("api:progress-report-evidence-file", evidence)
+
+    def _absolute(self, name, evidence):
+        path = reverse(name, kwargs={"report_id": evidence.report_id, "evidence_id": evidence.pk})
+        return self.context["request"].build_absolute_uri(path)

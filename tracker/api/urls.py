@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from tracker.api import commitments, pack, views
+from tracker.api import commitments, evidence, pack, views
 
 app_name = "api"
 
@@ -24,6 +24,21 @@ urlpatterns = [
     path("v1/review-cycles/<int:cycle_id>/pack/", pack.PackCreate.as_view(), name="review-cycle-pack"),
     path("v1/review-cycles/<int:cycle_id>/pack/<int:pk>/", pack.PackStatus.as_view(), name="review-cycle-pack-detail"),
     path("v1/review-cycles/<int:cycle_id>/pack/<int:pk>/file/", pack.PackFile.as_view(), name="review-cycle-pack-file"),
+    path(
+        "v1/progress-reports/<int:report_id>/evidence/",
+        evidence.ReportEvidence.as_view(),
+        name="progress-report-evidence",
+    ),
+    path(
+        "v1/progress-reports/<int:report_id>/evidence/<int:evidence_id>/",
+        evidence.ReportEvidenceDetail.as_view(),
+        name="progress-report-evidence-detail",
+    ),
+    path(
+        "v1/progress-reports/<int:report_id>/evidence/<int:evidence_id>/file/",
+        evidence.ReportEvidenceFile.as_view(),
+        name="progress-report-evidence-file",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.

@@ -6,27 +6,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseNotModified
 from django.utils import timezone, translation
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.decorators import (
-    action,
-    api_view,
-    authentication_classes,
-    permission_classes,
-    throttle_classes,
-)
-from rest_framework.exceptions import NotFound
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from tracker.api import filters, rows
 from tracker.api import serializers as s
-from tracker.api.compiled import CompiledQuery, NotCompilable
+from tracker.api.compiled import AnswerFromQueryset, CompiledQuery, NotCompilable
 from tracker.api.exceptions import PreconditionFailed, PreconditionRequired, error_body
+from tracker.api.pagination import SyncCursorPagination
 from tracker.api.permissions import client_of
+from tracker.api.throttling import PartnerRateThrottle
 from tracker.core import services
 from tracker.core.models import (
     Body,
@@ -68,10 +66,6 @@ WRITE_ERRORS = {
 }
 
 
-def quoted(value):
-    return f'"{value}"'
-
-
 @dataclass(frozen=True)
 class IfMatch:
     """An If-Match header as RFC 9110 13.1.1 reads it: `*` (any current item) or a list of entity tags, compared
@@ -82,10 +76,6 @@ class IfMatch:
 
     def matches(self, etag):
         return self.any or etag in self.tags
-
-    def versions(self):
-        """The item versions the strong tags name ("3" -> 3); tags that name no version match nothing."""
-        return frozenset(int(tag[1:-1]) for tag in self.tags if tag[1:-1].isdigit())
 
 
 ENTITY_TAG = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
@@ -102,13 +92,52 @@ def if_match(request):
     return IfMatch(any=False, tags=frozenset(strong))
 
 
+@dataclass(frozen=True)
+class IfNoneMatch:
+    """An If-None-Match header as RFC 9110 13.1.2 reads it: `*` (any current item) or a list of entity tags,
+    compared weakly (W/"3" matches "3"). Without the header it matches nothing."""
+
+    any: bool
+    tags: frozenset[str]
+
+    def matches(self, etag):
+        return self.any or etag.removeprefix("W/") in self.tags
+
+
+def if_none_match(request):
+    value = (request.headers.get("If-None-Match") or "").strip()
+    if value == "*":
+        return IfNoneMatch(any=True, tags=frozenset())
+    return IfNoneMatch(any=False, tags=frozenset(tag for _weak, tag in ENTITY_TAG.findall(value)))
+
+
+def not_modified(etag):
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    return response
+
+
 @extend_schema(exclude=True)
-@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-@authentication_classes([])
-@permission_classes([])
-@throttle_classes([])
-def not_found(request, *args, **kwargs):
-    raise NotFound()
+class NotFoundView(APIView):
+    """Anything else under /api/: a 404 in the API's error format. It counts against the caller's rate limit, with
+    the RateLimit headers, like any answer; the path is unknown whoever asks, so a bad token changes nothing."""
+
+    permission_classes = []
+    throttle_classes = [PartnerRateThrottle]
+
+    def perform_authentication(self, request):
+        try:
+            super().perform_authentication(request)
+        except AuthenticationFailed:
+            pass  # answered as without credentials: counted against the address
+
+    def answer(self, request, *args, **kwargs):
+        raise NotFound()
+
+    get = post = put = patch = delete = head = options = answer
+
+
+not_found = NotFoundView.as_view()
 
 
 class ApiViewSet(viewsets.GenericViewSet):
@@ -126,6 +155,8 @@ class ApiViewSet(viewsets.GenericViewSet):
             translation.activate(lang)
             request._request.LANGUAGE_CODE = lang
         super().initial(request, *args, **kwargs)
+        if lang is not None and lang not in ("ar", "en"):  # after authentication: a 401 comes first
+            raise ValidationError({"lang": [_("Give ar or en.")]})
 
     @property
     def client(self):
@@ -137,7 +168,13 @@ class ApiViewSet(viewsets.GenericViewSet):
     def render(self, page):
         return self.shape_class(self.client).render(page)
 
+    def begin_sync_round(self):
+        """A synced list takes its sync token before it reads anything the answer depends on."""
+        if isinstance(self.paginator, SyncCursorPagination):
+            self.paginator.begin(self.request)
+
     def list(self, request, *args, **kwargs):
+        self.begin_sync_round()
         queryset = self.rows_queryset(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.render(page))
@@ -156,11 +193,15 @@ class ApiViewSet(viewsets.GenericViewSet):
         return None
 
     def retrieve(self, request, *args, **kwargs):
+        """Every item with its ETag: the view's own (the one its writes check), else one of the item as rendered.
+        If-None-Match naming it: 304, no body. (List pages have none: each carries its server time and sync token,
+        so no two are the same, and a 304 would hand a client back a stale sync token.)"""
         row = self.get_row()
+        etag = self.etag(row) or rows.content_etag(row)
+        if if_none_match(request).matches(etag):
+            return not_modified(etag)
         response = Response(row)
-        etag = self.etag(row)
-        if etag:
-            response["ETag"] = etag
+        response["ETag"] = etag
         return response
 
 
@@ -223,65 +264,86 @@ def per_second(key, make):
 
 
 def stalled_context():
-    return per_second("context", StalledContext.load)
+    """(signature, context): the stalled context, reused within the second while the bodies' change stamps are
+    the same. A cycle move or a changed threshold stamps its body in the same transaction (tracker.core.sync),
+    so a page never uses a context older than a change committed before the page's sync token was taken."""
+    signature = tuple(Body.objects.order_by("pk").values_list("pk", "change_xid"))
+    return signature, per_second(("context", signature), StalledContext.load)
 
 
-def annotated_implementations(access):
+def annotated_implementations(access, stalled):
     """Visible implementations annotated with the stalled reasons."""
+    signature, context = stalled
     return per_second(
-        access, lambda: Implementation.objects.visible_to(access).with_stalled_reasons(stalled_context())
+        (access, signature), lambda: Implementation.objects.visible_to(access).with_stalled_reasons(context)
     ).all()
 
 
-# Stand-ins for the run-time values of a compiled page (see ImplementationPages).
+# Stand-ins for the run-time values of a compiled statement (see ImplementationPages).
 SENTINEL_NOW = datetime(1901, 1, 1, 12, tzinfo=UTC)
 SENTINEL_POSITION = -8_765_432_109_876_543
+SENTINEL_POSITION_TIME = datetime(1901, 6, 7, 8, 9, 10, tzinfo=UTC)
 
 
-def _implementation_page(*_sentinels, access, context, ordering, lookup, start, stop):
-    """The implementations page query, as the filter set and CursorPagination would build it unfiltered."""
+def _implementations(*_sentinels, access, context, selection, ordering, lookup, position, start, stop):
+    """The implementations query as the filter set (`selection`; None for an item: no filter), the ordering and
+    CursorPagination build it: order_by, a filter on the position (or the id), a slice."""
     queryset = Implementation.objects.visible_to(access).with_stalled_reasons(context)
-    queryset = filters.unfiltered(filters.ImplementationFilter, queryset)
+    if selection is not None:
+        queryset = selection.apply(queryset)
     queryset = queryset.values_list(*rows.ImplementationShape.fields).order_by(*ordering)
     if lookup:
-        queryset = queryset.filter(**{lookup: SENTINEL_POSITION})
+        queryset = queryset.filter(**{lookup: position})
     return queryset[start:stop]
 
 
-IMPLEMENTATION_PAGE = CompiledQuery("implementation-page", _implementation_page)
+IMPLEMENTATION_PAGE = CompiledQuery("implementations", _implementations)
 
 
 class ImplementationPages:
-    """The unfiltered implementations list as CursorPagination reads it (order_by, a filter on the
-    position, a slice), answered by one compiled statement per page shape (tracker.api.compiled).
+    """The implementations as the API reads them, answered by one compiled statement per shape
+    (tracker.api.compiled): a list page as CursorPagination reads it (order_by, a filter on the position,
+    a slice) from the filters the request gives, or one item.
 
-    This is the list partners page through on a full sync; `make bench-api` measures it. Filtered or
-    otherwise ordered requests use the queryset as usual.
+    Every shape partners run goes this way (a full sync, `changed_since` and `updated_since` pages,
+    filtered lists, items; `make bench-api` measures them): the filter set is applied to stand-ins once
+    (filters.Selection), and each request's values, stalled cut-offs and position replace them.
     """
 
     model = Implementation  # for the paginator, which checks a cursor's position against the ordering field
 
-    def __init__(self, access, context, ordering=(), lookup=None, position=None):
-        self.access, self.context = access, context
+    def __init__(self, access, context, selection, ordering=(), lookup=None, position=None):
+        self.access, self.context, self.selection = access, context, selection
         self.ordering, self.lookup, self.position = ordering, lookup, position
 
-    @staticmethod
-    def applies_to(request):
-        names = set(filters.ImplementationFilter.base_filters) | {"ordering"}
-        return not any(name in request.query_params for name in names)
-
     def order_by(self, *ordering):
-        return ImplementationPages(self.access, self.context, ordering, self.lookup, self.position)
+        return ImplementationPages(self.access, self.context, self.selection, ordering, self.lookup, self.position)
 
     def filter(self, **lookup):
         ((name, position),) = lookup.items()
-        return ImplementationPages(self.access, self.context, self.ordering, name, position)
+        return ImplementationPages(self.access, self.context, self.selection, self.ordering, name, position)
+
+    def item(self, pk):
+        """The item's row, unfiltered (an archived item is still found), or None."""
+        found = ImplementationPages(self.access, self.context, None).order_by("pk").filter(pk=pk)[0:1]
+        return found[0] if found else None
 
     def _shape(self):
         context = self.context
         bodies = tuple((b.pk, b.stale_after_days, b.unchanged_cycles) for b in context.bodies)
         windows = tuple(sorted((body, tuple(starts)) for body, starts in context.closed_windows.items()))
         return bodies, tuple(sorted((body, cycle.pk) for body, cycle in context.overdue_cycles.items())), windows
+
+    def _position(self):
+        """(stand-in, value) of the position: the ordering field's type (an id, or a time)."""
+        name = self.lookup.split("__")[0]
+        field = self.model._meta.pk if name == "pk" else self.model._meta.get_field(name)
+        value = field.get_prep_value(self.position)  # as the ORM converts it
+        if isinstance(value, int):
+            return SENTINEL_POSITION, value
+        if isinstance(value, datetime):
+            return SENTINEL_POSITION_TIME, value
+        raise NotCompilable(f"implementations: no stand-in for a position on {field.name}")
 
     def __getitem__(self, page):
         days = sorted({body.stale_after_days for body in self.context.bodies})
@@ -291,17 +353,31 @@ class ImplementationPages:
             overdue_cycles=self.context.overdue_cycles,
             closed_windows=self.context.closed_windows,
         )
-        sentinels = [*(template.stale_cutoff(d) for d in days), template.today]
-        values = [*(self.context.stale_cutoff(d) for d in days), self.context.today]
+        selection = self.selection
+        sentinels = [
+            *(template.stale_cutoff(d) for d in days),
+            template.today,
+            *(selection.sentinels if selection else ()),
+        ]
+        values = [
+            *(self.context.stale_cutoff(d) for d in days),
+            self.context.today,
+            *(selection.values if selection else ()),
+        ]
+        position = None
         if self.lookup:
-            sentinels.append(SENTINEL_POSITION)
-            values.append(int(self.position))
-        key = (self.access, self._shape(), self.ordering, self.lookup, page.start, page.stop)
+            position, value = self._position()
+            sentinels.append(position)
+            values.append(value)
+        shape = selection and (selection.filterset_class, selection.shape)
+        key = (self.access, self._shape(), shape, self.ordering, self.lookup, page.start, page.stop)
         build = {
             "access": self.access,
             "context": template,
+            "selection": selection,
             "ordering": self.ordering,
             "lookup": self.lookup,
+            "position": position,
             "start": page.start,
             "stop": page.stop,
         }
@@ -312,6 +388,8 @@ class ImplementationPages:
 
 class ImplementationViewSet(ListRetrieve):
     """What each member state has done about each recommendation, with the stalled reasons."""
+
+    pagination_class = SyncCursorPagination
 
     shape_class = rows.ImplementationShape
     serializer_class = s.ImplementationSerializer
@@ -324,28 +402,55 @@ class ImplementationViewSet(ListRetrieve):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Implementation.objects.none()
-        return annotated_implementations(self.client.access)
+        return annotated_implementations(self.client.access, self.stalled)
+
+    @cached_property
+    def stalled(self):
+        return stalled_context()
 
     def list(self, request, *args, **kwargs):
-        if self.paginator is None or not ImplementationPages.applies_to(request):
+        self.begin_sync_round()
+        if self.paginator is None:
             return super().list(request, *args, **kwargs)
-        pages = ImplementationPages(self.client.access, stalled_context())
+        pages = ImplementationPages(
+            self.client.access, self.stalled[1], filters.selection(self.filterset_class, request)
+        )
         try:
             page = self.paginate_queryset(pages)
+        except AnswerFromQueryset:  # e.g. a recommendation changed since the token: the queryset reads which
+            return super().list(request, *args, **kwargs)
         except NotCompilable:  # a field changed a stand-in value: answer from the queryset instead
             log.warning("implementations: the page query could not be compiled once", exc_info=True)
             return super().list(request, *args, **kwargs)
         return self.get_paginated_response(self.render(page))
+
+    def get_row(self):
+        """The item through the same compiled statements as the list (its own shape: no filter, one id)."""
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError):
+            raise Http404 from None
+        try:
+            row = ImplementationPages(self.client.access, self.stalled[1], None).item(pk)
+        except AnswerFromQueryset:  # an id out of range: the queryset finds nothing
+            return super().get_row()
+        except NotCompilable:
+            log.warning("implementations: the item query could not be compiled once", exc_info=True)
+            return super().get_row()
+        if row is None:
+            raise Http404
+        return self.render([row])[0]
 
     def etag(self, row):
         return row["etag"]
 
     def render(self, page):
         shape = self.shape_class(self.client)
-        shape.windows = stalled_context().closed_windows
+        shape.windows = self.stalled[1].closed_windows
         return shape.render(page)
 
     @extend_schema(
+        summary="Submit a progress report",
         request=s.ReportInputSerializer,
         parameters=[IF_MATCH],
         responses={201: s.ProgressReportSerializer, **WRITE_ERRORS},
@@ -359,8 +464,12 @@ class ImplementationViewSet(ListRetrieve):
     def submit_report(self, request, pk=None):
         implementation = self._visible_implementation(pk)
         expected = if_match(request)
-        # `*`: any current version; otherwise the versions the tags name (none: answered as stale below).
-        expected_version = None if expected.any else expected.versions()
+        current = self.get_row()
+        # The ETag is the item as read (its stalled reasons too); the service then checks, under its lock, that
+        # the version behind it is still current. `*`: any current version.
+        expected_version = (
+            None if expected.any else frozenset([current["version"]] if expected.matches(current["etag"]) else [])
+        )
         data = s.ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -401,12 +510,14 @@ class ImplementationViewSet(ListRetrieve):
         row = rows.ProgressReportShape(self.client).render(
             ProgressReport.objects.filter(pk=report.pk).values(*rows.ProgressReportShape.fields)
         )[0]
-        version = Implementation.objects.filter(pk=report.implementation_id).values_list("version", flat=True)[0]
-        return Response(row, status=status.HTTP_201_CREATED, headers={"ETag": quoted(version)})
+        self.kwargs["pk"] = report.implementation_id
+        return Response(row, status=status.HTTP_201_CREATED, headers={"ETag": self.etag(self.get_row())})
 
 
 class ProgressReportViewSet(ListRetrieve):
     """Submitted progress reports (drafts stay with the member state's focal points), with evidence metadata."""
+
+    pagination_class = SyncCursorPagination
 
     shape_class = rows.ProgressReportShape
     serializer_class = s.ProgressReportSerializer
@@ -419,6 +530,7 @@ class ProgressReportViewSet(ListRetrieve):
 
 
 class ReviewOutcomeViewSet(ListRetrieve):
+    pagination_class = SyncCursorPagination
     shape_class = rows.ReviewOutcomeShape
     serializer_class = s.ReviewOutcomeSerializer
     filterset_class = filters.ReviewOutcomeFilter
@@ -493,6 +605,7 @@ def writable_schema(viewset, read, write):
 
 
 class RecommendationViewSet(WritableViewSet):
+    pagination_class = SyncCursorPagination
     queryset = Recommendation.objects.all()  # for the schema; requests read get_queryset()
     shape_class = rows.RecommendationShape
     serializer_class = s.RecommendationSerializer
