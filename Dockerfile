@@ -13,4 +13,5 @@ RUN DEBUG=true python manage.py compilemessages --ignore=.venv \
     && chown -R tracker /var/lib/tracker
 USER tracker
 EXPOSE 8000
-CMD ["gunicorn", "project.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads and timeout: gunicorn.conf.py (read from WORKDIR), set from GUNICORN_* variables.
+CMD ["gunicorn", "project.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -18,7 +18,7 @@ def command(name):
 
 
 def test_it_declares_every_service_of_the_production_shape():
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "static", "web", "worker", "beat", "proxy"}
 
 
 def test_it_keeps_postgres_on_a_volume_with_a_health_check():
