@@ -66,7 +66,9 @@ messages: install
 	  -k "not compiled"
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
 
-# REST API throughput vs a raw psycopg endpoint on PostgreSQL (creates the database if missing).
+# REST API throughput on the shapes partners run (first page, changed_since and updated_since sync pages, a filtered
+# list, one item), each against a raw psycopg endpoint, on PostgreSQL (creates the database if missing). With wrk
+# when installed (Debian: apt-get install wrk), else Python threads. BENCH_ARGS="--min-ratio 0.5" fails below it.
 BENCH_API_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wt_api_bench
 bench-api: install
 	DEBUG=true DATABASE_URL=$(BENCH_API_DATABASE_URL) PATH=$(CURDIR)/$(BIN):$$PATH \

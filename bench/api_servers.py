@@ -1,6 +1,7 @@
 """`make bench-api`: throughput of the implementations shapes partners run, each against the raw psycopg baseline
 (bench.raw_api_app) answering the same question on the same PostgreSQL data, both under gunicorn, measured in
-the same run, alternating, with wrk (or a small Python load generator when wrk is not installed):
+the same run in alternate slices of a few seconds, with wrk (or a small Python load generator when wrk is not
+installed):
 
 - the first page of a full sync, `?page_size=100`;
 - an incremental sync page, `?changed_since=<token>&page_size=200`: the token of a full read taken first, then
@@ -264,11 +265,19 @@ def check_same(shape, api, raw, headers, since_token):
         raise RuntimeError(f"{shape.name}: {count} rows, expected {shape.rows}")
 
 
+SLICE = 2  # seconds: raw and API take turns this often, so that both see the machine as loaded as the other
+
+
 def measure(load, servers, shape, headers, duration, connections):
-    rates = {}
-    for name, server, extra in (("raw", servers["raw"], {}), ("api", servers["api"], headers)):
-        load(server.url + shape.path, extra, 2, connections)  # warm up
-        rates[name] = load(server.url + shape.path, extra, duration, connections)
+    """{"raw": req/s, "api": req/s} over `duration` seconds each, measured in alternate slices."""
+    sides = (("raw", servers["raw"], {}), ("api", servers["api"], headers))
+    for _name, server, extra in sides:
+        load(server.url + shape.path, extra, 1, connections)  # warm up
+    slices = max(1, duration // SLICE)
+    rates = {name: 0.0 for name, _, _ in sides}
+    for _ in range(slices):
+        for name, server, extra in sides:
+            rates[name] += load(server.url + shape.path, extra, max(1, duration // slices), connections) / slices
     return rates
 
 

@@ -13,9 +13,10 @@ generic plan estimates `status NOT IN ('implemented', 'not_applicable')` where i
 `status NOT IN ($1, $2)` (a filtered list ran five times slower once PostgreSQL switched to that plan).
 
 A build may read the database (`changed_since` first reads which recommendations and bodies changed).
-Those reads are recorded when the statement is compiled and run again, with the request's values, before
-it is used: if they answer differently now, the request is answered from the queryset instead
-(`AnswerFromQueryset`), so a compiled statement never stands for a queryset the request would not build.
+Those reads are recorded when the statement is compiled and run again (in one statement), with the
+request's values, before it is used: if they answer differently now, the request is answered from the
+queryset instead (`AnswerFromQueryset`), so a compiled statement never stands for a queryset the request
+would not build. A build that writes is not compiled.
 """
 
 import re
@@ -60,6 +61,9 @@ class NotCompilable(Exception):
 class AnswerFromQueryset(NotCompilable):
     """This request is the queryset's to answer: what the build read from the database answers differently now, or a
     value is out of its column's range (the ORM knows to select nothing, or everything)."""
+
+
+NOT_COMPILABLE = object()
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class CompiledQuery:
             except EmptyResultSet:  # e.g. `member_state=,`: no code, nothing selected
                 sql, params = None, []
         statement = sql and self._statement(connection, sentinels, sql, params)
-        reads = [Statement(read_sql, self._template(connection, sentinels, p)) for read_sql, p in reads]
+        reads = self._reads(connection, sentinels, reads)
         found = {slot for part in (statement, *reads) if part for slot, _, _ in part.template}
         missing = set(range(len(sentinels))) - found
         if missing and statement is not None:  # (with no statement, no row whatever the values)
@@ -148,14 +152,31 @@ class CompiledQuery:
         answered = tuple((read, self._run(connection, read, read.params(sentinels))) for read in reads)
         return Compiled(statement, compiler, converters, answered)
 
+    def _reads(self, connection, sentinels, reads):
+        """The build's reads, to run again before each use: on PostgreSQL in one statement (each read's rows as JSON,
+        side by side), so that they cost one round trip whatever their number."""
+        if any(not sql.lstrip().upper().startswith("SELECT") for sql, _ in reads):
+            raise NotCompilable(f"{self.name}: the build writes to the database")
+        if connection.vendor == "postgresql" and len(reads) > 1:
+            parts = ", ".join(f"(SELECT coalesce(json_agg(r), '[]') FROM ({sql}) r)" for sql, _ in reads)
+            reads = [(f"SELECT {parts}", [param for _, params in reads for param in params])]
+        return [Statement(sql, self._template(connection, sentinels, params)) for sql, params in reads]
+
     def compiled(self, key, sentinels, build_args, using):
         connection = connections[using]
         cache = connection.__dict__.setdefault("_tracker_compiled", {})
         entry = cache.get((self.name, key))
+        if entry is NOT_COMPILABLE:
+            raise AnswerFromQueryset(f"{self.name}: this shape did not compile (the first request said why)")
         if entry is None:
             if len(cache) > 512:  # shapes are few; this only bounds a pathological mix
                 cache.clear()
-            entry = cache[(self.name, key)] = self._compile(connection, sentinels, build_args)
+            try:
+                entry = self._compile(connection, sentinels, build_args)
+            except NotCompilable:
+                cache[(self.name, key)] = NOT_COMPILABLE  # not tried again on this connection
+                raise
+            cache[(self.name, key)] = entry
         return connection, entry
 
     @staticmethod

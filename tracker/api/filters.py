@@ -1,7 +1,7 @@
 """Filters (django-filter) for incremental sync and selection. Invalid values answer 400, never 500."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import django_filters as filters
@@ -345,19 +345,21 @@ class FocalPointFilter(ApiFilterSet):
 STAND_IN_CODE = "~{index}.{n}~"  # no letter: a filter that upper-cases codes leaves it as it is
 STAND_IN_NUMBER = -(10**15)
 STAND_IN_TIME = datetime(1902, 2, 3, 4, 5, 6, tzinfo=UTC)
+STAND_IN_DATE = date(1902, 3, 4)
 STAND_IN_TOKEN = 2**62
 
 
 def stand_in(filter_, index, value):
     """(what of the value is part of the shape, a stand-in for the value, a function giving the SQL values the filter
     passes on for a value), or None when the value itself is part of the shape."""
-    if isinstance(filter_, CodeFilter) and filter_.wanted(value):
-        count = len(filter_.wanted(value))
+    if isinstance(filter_, CodeFilter) and (count := len(filter_.wanted(value))):  # none: part of the shape
         return count, ",".join(STAND_IN_CODE.format(index=index, n=n) for n in range(count)), filter_.wanted
     if isinstance(filter_, TokenFilter):
         return "token", f"c{STAND_IN_TOKEN + index}", lambda token: [sync.parse_token(token)]
-    if isinstance(filter_, filters.IsoDateTimeFilter):
+    if isinstance(filter_, filters.DateTimeFilter):
         return "time", STAND_IN_TIME + timedelta(seconds=index), lambda time: [time]
+    if isinstance(filter_, filters.DateFilter):
+        return "date", STAND_IN_DATE + timedelta(days=index), lambda day: [day]
     if isinstance(filter_, filters.NumberFilter):
         return "number", Decimal(STAND_IN_NUMBER - index), lambda number: [int(number)]
     return None

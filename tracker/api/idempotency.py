@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-# Longer than any request may run (gunicorn's worker timeout is 30 s): a key still claimed after this was
-# abandoned by a killed worker, and a retry may run.
+# Longer than any request may run (the proxy gives up on one after GUNICORN_TIMEOUT, 60 s): a key still claimed
+# after this was abandoned by a killed worker, and a retry may run.
 ABANDONED_AFTER = timedelta(minutes=5)
 # The headers of an answer that are part of it (the rest are the server's, set again on a replay).
 KEPT_HEADERS = ("Content-Type", "ETag", "Location", "Link")

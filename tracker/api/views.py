@@ -432,7 +432,7 @@ class ImplementationViewSet(ListRetrieve):
             raise Http404 from None
         try:
             row = ImplementationPages(self.client.access, self.stalled[1], None).item(pk)
-        except AnswerFromQueryset:  # an id out of range: the queryset finds nothing
+        except AnswerFromQueryset:  # e.g. an id beyond bigint's range: the queryset knows it finds nothing
             return super().get_row()
         except NotCompilable:
             log.warning("implementations: the item query could not be compiled once", exc_info=True)
