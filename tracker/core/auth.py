@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
@@ -52,5 +53,15 @@ def lockout_key(request: HttpRequest | None, credentials: dict[str, Any] | None)
     account = account_named(typed)
     if account is not None:
         return f"account:{account.pk}"
-    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    address = client_address(request) if request is not None else ""
     return f"unknown-name@{address}"
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: behind our proxy (BEHIND_TLS_PROXY) the X-Forwarded-For it sets, which holds the one
+    address nginx saw; otherwise the connection's, since a client may send any X-Forwarded-For it likes."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return str(request.META.get("REMOTE_ADDR", ""))
