@@ -8,13 +8,13 @@ a scan over a million items is one indexed query.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Self
 
 from django.db import models
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, Case, CharField, ExpressionWrapper, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
@@ -290,6 +290,32 @@ def _flag(condition: Q) -> ExpressionWrapper[Q]:
 #: What "followed up and not settled" means; the stalled flags are false outside it.
 FOLLOWED_UP = Q(applies=True, recommendation__is_archived=False) & ~Q(status__in=SETTLED)
 
+#: The due states (DueState values) in the order a focal point's page lists them: first what the open cycle
+#: still expects a report for (overdue, due soon, due), then the rest.
+DUE_RANK = {"overdue": 0, "due_soon": 1, "due": 2, "awaiting_validation": 3, "reported": 4, "none": 5}
+STILL_DUE = ("overdue", "due_soon", "due")
+
+
+def _due_by_date(cycle: ReviewCycle, today: date) -> str:
+    """What an item the cycle still expects is, by the calendar alone (as Implementation.due_state says)."""
+    if cycle.report_deadline < today:
+        return "overdue"
+    soon = max(cycle.body.reminder_offsets() or [0])
+    return "due_soon" if (cycle.report_deadline - today).days <= soon else "due"
+
+
+def _due_conditions(open_cycles: Iterable[ReviewCycle], today: date) -> list[tuple[Q, str]]:
+    """[(condition, due state)], first match wins: Implementation.due_state as SQL conditions, per body."""
+    conditions = []
+    for cycle in open_cycles:
+        expected = Q(**{BODY: cycle.body_id}, applies=True) & ~Q(status__in=SETTLED)
+        conditions += [
+            (expected & Q(last_report_cycle=cycle.pk), "reported"),
+            (expected & Q(awaiting_validation_since__isnull=False), "awaiting_validation"),
+            (expected, _due_by_date(cycle, today)),
+        ]
+    return conditions
+
 
 class ImplementationQuerySet(models.QuerySet["Implementation"]):
     def changed_since(self, token: int) -> Self:
@@ -329,6 +355,23 @@ class ImplementationQuerySet(models.QuerySet["Implementation"]):
             for reason, condition in context.conditions().items()
         }
         return self.annotate(**flags, is_stalled=_flag(FOLLOWED_UP & context.any_condition()))
+
+    def with_due_state(self, open_cycles: Iterable[ReviewCycle], today: date) -> Self:
+        """Annotate `due_code` (the DueState value Implementation.due_state gives) and `due_rank` (DUE_RANK),
+        computed in SQL so a page can filter, count and order by them. `open_cycles`: each body's open cycle, with
+        its body loaded (its reminder days say what "due soon" means)."""
+        conditions = _due_conditions(open_cycles, today)
+        due = Case(
+            *[When(condition, then=Value(state)) for condition, state in conditions],
+            default=Value("none"),
+            output_field=CharField(),
+        )
+        rank = Case(
+            *[When(condition, then=Value(DUE_RANK[state])) for condition, state in conditions],
+            default=Value(DUE_RANK["none"]),
+            output_field=IntegerField(),
+        )
+        return self.annotate(due_code=due, due_rank=rank)
 
     def stalled(self, reason: StalledReason | str | None = None, context: StalledContext | None = None) -> Self:
         """Unsettled items for which the given reason (or any reason) holds."""
@@ -437,6 +480,8 @@ class DesignationQuerySet(models.QuerySet["FocalPointDesignation"]):
 
 
 __all__ = [
+    "DUE_RANK",
+    "STILL_DUE",
     "DesignationQuerySet",
     "ImplementationQuerySet",
     "RecommendationQuerySet",

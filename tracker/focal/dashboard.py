@@ -1,22 +1,29 @@
-"""What a focal point's "my state" page shows: items grouped by meeting, most urgent first."""
+"""What a focal point's "my state" page shows: a summary counted in the database, then one page of items,
+what the open cycle still expects first (overdue, due soon, due), filtered by theme, status and due state."""
 
-from dataclasses import dataclass, field
-from itertools import groupby
+from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from tracker.core.commitments import open_commitments
 from tracker.core.models import Commitment, DueState, Implementation, MemberState, ReviewCycle
-from tracker.core.querysets import StalledContext, explain_stalled
+from tracker.core.querysets import STILL_DUE, StalledContext, explain_stalled
 
-URGENCY = {
-    DueState.OVERDUE: 0,
-    DueState.DUE_SOON: 2,
-    DueState.DUE: 3,
-    DueState.AWAITING_VALIDATION: 4,
-    DueState.REPORTED: 4,
-    DueState.NONE: 5,
-}
+#: Items on one page: a phone on a slow line gets a small page whatever the size of the state.
+PAGE_SIZE = 50
+#: The due filter's choice that stands for every state the open cycle still expects a report for.
+STILL_DUE_CHOICE = "to_report"
+#: The stable order of the list: due rank, then the newest meeting, the recommendation's place, the item.
+ORDER = [
+    "due_rank",
+    F("recommendation__meeting__start_date").desc(nulls_first=True),
+    "recommendation__meeting_id",
+    "recommendation__position",
+    "recommendation__reference",
+    "pk",
+]
 
 
 @dataclass
@@ -26,15 +33,18 @@ class Row:
     reasons: list
     themes: list
 
-    @property
-    def urgency(self):
-        return min(URGENCY[self.due], 1 if self.reasons else 9)
-
 
 @dataclass
-class MeetingGroup:
-    meeting: object
-    rows: list = field(default_factory=list)
+class StatePage:
+    summary: dict[str, int]
+    page: Page
+    rows: list[Row]
+    cycles: dict[int, ReviewCycle]
+
+    @property
+    def page_range(self):
+        """The page numbers to link to: the first, the last, and the neighbours of this one (… between)."""
+        return list(self.page.paginator.get_elided_page_range(self.page.number, on_each_side=1, on_ends=1))
 
 
 def open_cycles():
@@ -42,60 +52,81 @@ def open_cycles():
     return {c.body_id: c for c in ReviewCycle.objects.filter(state=ReviewCycle.State.OPEN).select_related("body")}
 
 
-def state_items(access, state_ids, theme=None):
-    items = (
-        Implementation.objects.current()
-        .visible_to(access)
-        .filter(member_state_id__in=state_ids)
-        .select_related("recommendation__meeting__body", "member_state")
-        .prefetch_related("recommendation__themes")
-    )
-    if theme:
-        items = items.filter(recommendation__themes__code=theme)
+def state_items(access, state_ids):
+    """The items the page is about: followed up, visible to the user, of the chosen states."""
+    return Implementation.objects.current().visible_to(access).filter(member_state_id__in=state_ids)
+
+
+def filtered(items, filters):
+    """The items that pass the valid filters (`HomeFilterForm.cleaned()`); their due state is annotated
+    (`with_due_state`)."""
+    if filters.get("theme"):
+        items = items.filter(recommendation__themes=filters["theme"])
+    if filters.get("status"):
+        items = items.filter(status=filters["status"])
+    due = filters.get("due")
+    if due == STILL_DUE_CHOICE:
+        items = items.filter(due_code__in=STILL_DUE)
+    elif due:
+        items = items.filter(due_code=due)
     return items
 
 
-def build_rows(items, context, cycles, today):
-    rows = []
-    for item in items:
-        cycle = cycles.get(item.recommendation.meeting.body_id)
-        reasons = [text for _, text in explain_stalled(item, context)]
-        rows.append(
-            Row(
-                item=item,
-                due=item.due_state(cycle, today),
-                reasons=reasons,
-                themes=list(item.recommendation.themes.all()),
-            )
-        )
-    return rows
-
-
-def state_overview(access, state_ids, theme=None, now=None):
-    """Groups of rows by meeting (newest meeting first), each sorted most urgent first."""
-    context = StalledContext.load(now)
-    today = timezone.localdate(context.now)
-    cycles = open_cycles()
-    rows = build_rows(state_items(access, state_ids, theme).with_stalled_reasons(context), context, cycles, today)
-    rows.sort(
-        key=lambda r: (
-            -(r.item.recommendation.meeting.start_date or today).toordinal(),
-            r.item.recommendation.meeting_id,
-            r.urgency,
-            r.item.recommendation.position,
-        )
+def summary(items, context):
+    """How many items, how many in each due state, how many stalled: one aggregate query grouped by due state
+    (at most six rows), no item loaded."""
+    groups = (
+        items.with_stalled_reasons(context)
+        .values("due_code")
+        .annotate(items=Count("pk"), stalled=Count("pk", filter=Q(is_stalled=True)))
+        .order_by()
     )
-    groups = [
-        MeetingGroup(meeting, list(group))
-        for meeting, group in groupby(rows, key=lambda r: r.item.recommendation.meeting)
+    counts = {state.value: 0 for state in DueState} | {"total": 0, "still_due": 0, "stalled": 0}
+    for group in groups:
+        counts[group["due_code"]] = group["items"]
+        counts["total"] += group["items"]
+        counts["stalled"] += group["stalled"]
+        counts["still_due"] += group["items"] if group["due_code"] in STILL_DUE else 0
+    return counts
+
+
+def build_rows(items, context):
+    """The rows of one page; the due state and the stalled flags come annotated, the themes prefetched."""
+    return [
+        Row(
+            item=item,
+            due=item.due_code,
+            reasons=[text for _, text in explain_stalled(item, context)],
+            themes=list(item.recommendation.themes.all()),
+        )
+        for item in items
     ]
-    return groups, cycles
+
+
+def state_page(access, state_ids, filters, page_number, now=None):
+    """The summary of the states' items and one page of the filtered ones. A fixed number of queries: the
+    context, the open cycles, the summary, the count of the filtered items, the page's ids, its rows and their
+    themes. The page's ids are chosen first, so the database sorts narrow rows, not every item's texts."""
+    context = StalledContext.load(now)
+    cycles = open_cycles()
+    items = state_items(access, state_ids).with_due_state(cycles.values(), context.today)
+    ordered = filtered(items, filters).order_by(*ORDER).values_list("pk", flat=True)
+    page = Paginator(ordered, PAGE_SIZE).get_page(page_number)
+    ids = list(page.object_list)
+    loaded = (
+        Implementation.objects.filter(pk__in=ids)
+        .with_due_state(cycles.values(), context.today)
+        .with_stalled_reasons(context)
+        .select_related("recommendation__meeting__body", "member_state")
+        .prefetch_related("recommendation__themes")
+    )
+    by_id = {item.pk: item for item in loaded}
+    rows = build_rows([by_id[pk] for pk in ids], context)
+    return StatePage(summary(items, context), page, rows, cycles)
 
 
 def states_overview(access):
     """For secretariat and reviewers: every member state with its number of items and stalled items."""
-    from django.db.models import Count, Q
-
     stalled_ids = Implementation.objects.stalled().values("pk")
     return MemberState.objects.annotate(
         items=Count(

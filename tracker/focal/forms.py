@@ -8,13 +8,16 @@ from tracker.core.evidence import check_file
 from tracker.core.forms import QueryFilterForm
 from tracker.core.models import (
     REPORT_TEXT_MAX_LENGTH,
+    DueState,
     MemberState,
     ReminderOptOut,
     Status,
     ThematicArea,
     ValidationDecision,
 )
+from tracker.core.querysets import DUE_RANK
 from tracker.core.services import ReportInput
+from tracker.focal.dashboard import STILL_DUE_CHOICE
 
 
 class StateCodeField(forms.ModelChoiceField):
@@ -24,11 +27,32 @@ class StateCodeField(forms.ModelChoiceField):
         return super().to_python(value.upper() if isinstance(value, str) else value)
 
 
+#: The due states in the order the page lists them: what the open cycle still expects first.
+DUE_CHOICES = [(state, DueState(state).label) for state in sorted(DUE_RANK, key=DUE_RANK.__getitem__)]
+
+
 class HomeFilterForm(QueryFilterForm):
-    """The address of "my state": the state the secretariat or a reviewer chose, and a theme."""
+    """The address of "my state": the state the secretariat or a reviewer chose, and the filters of its items
+    (theme, status, what the open cycle expects). A GET form: a filtered page is a link one can share."""
 
     state = StateCodeField(MemberState.objects.all(), to_field_name="iso_code", required=False)
-    theme = forms.ModelChoiceField(ThematicArea.objects.all(), to_field_name="code", required=False)
+    theme = forms.ModelChoiceField(
+        ThematicArea.objects.all(), to_field_name="code", required=False, label=_("Theme"), empty_label=_("All themes")
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All statuses")), *Status.choices])
+    due = forms.ChoiceField(
+        label=_("Review cycle"),
+        required=False,
+        choices=[("", _("All items")), (STILL_DUE_CHOICE, _("Reports still due")), *DUE_CHOICES],
+    )
+
+    def query(self):
+        """The valid filters as they go in a link (page links, the summary's links): bad values are left out."""
+        values = {}
+        for name, value in self.cleaned().items():
+            if value:
+                values[name] = value.iso_code if name == "state" else getattr(value, "code", value)
+        return values
 
 
 class MultipleFileInput(forms.ClearableFileInput):

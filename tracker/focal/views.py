@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -22,13 +23,12 @@ from tracker.core.models import (
     MemberState,
     ProgressReport,
     ReminderOptOut,
-    ThematicArea,
     ValidationDecision,
 )
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
 from tracker.core.reminder_preferences import BadLink, Link, Recipient, ReminderRoles, choices_of
-from tracker.focal.dashboard import open_cycles, state_commitments, state_overview, states_overview
+from tracker.focal.dashboard import open_cycles, state_commitments, state_page, states_overview
 from tracker.focal.forms import (
     CommitmentDoneForm,
     HomeFilterForm,
@@ -50,19 +50,20 @@ def home(request):
     state_ids = _chosen_states(access, filters)
     if not state_ids:
         return render(request, "focal/no_designation.html", status=403)
-    form.warn_if_ignored(request, "theme")
-    theme = filters.get("theme")
-    groups, cycles = state_overview(access, state_ids, theme.code if theme else None)
-    states = MemberState.objects.filter(pk__in=state_ids)
+    form.warn_if_ignored(request, "theme", "status", "due")
+    listing = state_page(access, state_ids, filters, request.GET.get("page"))
     return render(
         request,
         "focal/my_state.html",
         {
-            "groups": groups,
-            "cycles": list(cycles.values()),
-            "states": states,
-            "theme": theme.code if theme else None,
-            "themes": ThematicArea.objects.all(),
+            **_link_queries(form, access),
+            "form": form,
+            "summary": listing.summary,
+            "page": listing.page,
+            "page_range": listing.page_range,
+            "rows": listing.rows,
+            "cycles": list(listing.cycles.values()),
+            "states": MemberState.objects.filter(pk__in=state_ids),
             "today": timezone.localdate(),
             "commitments": state_commitments(access, state_ids),
             "can_report": access.can_report,
@@ -70,6 +71,19 @@ def home(request):
             "open_clarifications": clarifications.open_for_home(access, state_ids),
         },
     )
+
+
+def _link_queries(form, access):
+    """What the page's links carry: the valid filters (page links), or only the chosen state (the summary's
+    links, the reset link). A focal point's page is always their own states': no state in their links."""
+    query = form.query()
+    if not access.all_states:
+        query.pop("state", None)
+    return {
+        "filtered": any(name in query for name in ("theme", "status", "due")),
+        "filter_query": urlencode(query),
+        "state_query": urlencode({"state": query["state"]}) if "state" in query else "",
+    }
 
 
 def _chosen_states(access, filters):
