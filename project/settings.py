@@ -71,11 +71,14 @@ INSTALLED_APPS = [
     "tracker.api",
     "tracker.secretariat",
     "tracker.webhooks",
+    "tracker.public",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The public pages answer everyone alike: they never see the session cookie (tracker/public/middleware.py).
+    "tracker.public.middleware.PublicPagesWithoutSession",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,7 +143,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker started by a test shares the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A kept connection is checked (SELECT 1) before a request reuses it: one more statement per request (about a
+    # tenth of an API item's database work, measured by `make bench-api`), kept because without it each web process
+    # answers its next request with a 500 after a database restart or failover. Off: DB_CONN_HEALTH_CHECKS=false.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
     # Parameters bound by the server, and statements run often (API lists, token look-ups) prepared
     # after DB_PREPARE_THRESHOLD runs, so PostgreSQL stops re-planning them. Switch off behind a
@@ -177,6 +183,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 # Failures count against the account the name resolves to, whatever its spelling (tracker.core.auth).
 AXES_USERNAME_CALLABLE = "tracker.core.auth.lockout_key"
+AXES_CLIENT_IP_CALLABLE = "tracker.core.auth.client_address"
 AXES_VERBOSE = False
 OTP_REQUIRED_FOR_SECRETARIAT = env_bool("OTP_REQUIRED_FOR_SECRETARIAT", False)
 OTP_TOTP_ISSUER = "Recommendation tracker"  # the name authenticator apps show
@@ -375,6 +382,10 @@ for _network in WEBHOOK_ALLOWED_NETWORKS:
 # "commitment.due" is announced this many days before a commitment's due date.
 WEBHOOK_COMMITMENT_DUE_DAYS = env_int("WEBHOOK_COMMITMENT_DUE_DAYS", 7, minimum=0, maximum=90)
 
+# The public overview and open data (tracker.public): how long a built page or download is served from the cache
+# before new progress shows. Withdrawing an agreement takes effect at once whatever this is.
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+
 # --- Import and export (admin) ------------------------------------------------------------------
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell like =HYPERLINK(...) must not run in Excel
 from tracker.secretariat import export_formats  # noqa: E402  (no models: safe to import while settings load)
@@ -492,8 +503,12 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-if env_bool("BEHIND_TLS_PROXY", False):
+# Behind the compose file's nginx (deploy/nginx): it terminates TLS and sets X-Forwarded-Proto and X-Forwarded-For
+# (replacing any the client sent), so both are trusted then, and only then (tracker.core.auth.client_address).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    REST_FRAMEWORK["NUM_PROXIES"] = 1
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # --- Logging: one line per event on standard output ---------------------------------------------

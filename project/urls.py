@@ -30,5 +30,6 @@ urlpatterns = [
     # The webhooks room's API resource, before the API's own URLs (they end with a catch-all 404).
     path("api/v1/webhook-endpoints/", include("tracker.webhooks.urls")),
     path("api/", include("tracker.api.urls")),
+    path("public/", include("tracker.public.urls")),
     path("", include("tracker.focal.urls")),
 ]

@@ -325,6 +325,7 @@ def load_demo(today: date | None = None) -> bool:
     body = Body.objects.get(code="aimc")
     authors = _accounts_for_states(body, today)
     secretariat = authors.pop("_secretariat")
+    _publication(body, secretariat, today)
     if ProgressReport.objects.filter(author__in=list(authors.values())).exists():
         return False
     timeline = Timeline(today)
@@ -341,6 +342,45 @@ def load_demo(today: date | None = None) -> bool:
     _follow_up_commitments(timeline, authors, secretariat)
     _national_validation(body, authors["IQ"])
     return True
+
+
+#: Which states agreed to publish in the demo, and whether their narratives too; the others did not agree.
+PUBLISHING = {"EG": True, "JO": False, "MA": True, "TN": False, "LB": False}
+
+#: The external framework targets each adopted recommendation serves (keys of fixtures/frameworks.json).
+FRAMEWORK_LINKS = {
+    "R1": ["gcr-1", "sdg-10.7"],
+    "R2": ["sdg-17.18", "sdg-10.7"],
+    "R3": ["sdg-10.7", "gcr-1"],
+    "R4": ["sdg-16.2", "sdg-5.2"],
+    "R5": ["sdg-16.3", "sdg-5.2"],
+    "R6": ["sdg-10.7"],
+    "R7": ["sdg-17.18"],
+}
+
+
+def _publication(body: Body, secretariat: User, today: date) -> None:
+    """Five states agreed to publish (two of them their narratives too); the adopted recommendations are linked to
+    SDG targets and Global Compact on Refugees objectives. Only what is missing is added: a second run keeps the
+    secretariat's changes."""
+    from tracker.core.models import FrameworkTarget, PublicationConsent, Recommendation
+
+    for code, narratives in PUBLISHING.items():
+        PublicationConsent.objects.get_or_create(
+            body=body,
+            member_state=MemberState.objects.get(iso_code=code),
+            defaults={
+                "publishes_progress": True,
+                "publishes_narratives": narratives,
+                "agreed_on": today - timedelta(days=90),
+                "agreed_by": "Ministry of Interior (demo)",
+                "recorded_by": secretariat,
+            },
+        )
+    targets = {target.key: target for target in FrameworkTarget.objects.select_related("framework")}
+    for recommendation in Recommendation.objects.filter(meeting__body=body, framework_targets__isnull=True):
+        linked = [targets[key] for key in FRAMEWORK_LINKS.get(recommendation.reference, []) if key in targets]
+        recommendation.framework_targets.add(*linked)
 
 
 def _national_validation(body: Body, focal_point: User) -> None:

@@ -25,6 +25,10 @@ class UserLanguageMiddleware:
 
     @staticmethod
     def _saved_language(request: HttpRequest) -> str | None:
+        if request.path.startswith("/public/"):
+            # The public pages carry their language in the path and answer the same for everyone: reading the
+            # user would open the session and add "Vary: Cookie", which no shared cache could then store.
+            return None
         user = getattr(request, "user", None)
         if not user or not user.is_authenticated:
             return None
@@ -36,7 +40,7 @@ class SecondFactorMiddleware:
     """Staff who still owe their second factor reach only sign-in pages until they give it (or enrol):
     a page sends them to /accounts/two-factor/, an API call answers 403. Runs after django-otp's middleware."""
 
-    OPEN_PREFIXES = ("/accounts/", "/admin/login/", "/admin/logout/", "/static/", "/language/", "/health/")
+    OPEN_PREFIXES = ("/accounts/", "/admin/login/", "/admin/logout/", "/static/", "/language/", "/health/", "/public/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -19,6 +19,7 @@ from django.core.validators import (
     MaxValueValidator,
     MinValueValidator,
     ProhibitNullCharactersValidator,
+    RegexValidator,
 )
 from django.db import models
 from django.db.models import Q
@@ -79,6 +80,27 @@ def change_stamp(indexed: bool = True) -> models.BigIntegerField[int, int]:
     )
 
 
+class OpenDataLicence(models.TextChoices):
+    """Licences a secretariat may choose for what it publishes (SPDX identifiers)."""
+
+    CC_BY_4 = "CC-BY-4.0", _("Creative Commons Attribution 4.0 International (CC BY 4.0)")
+    CC_BY_IGO = "CC-BY-3.0-IGO", _("Creative Commons Attribution 3.0 IGO (CC BY 3.0 IGO)")
+    CC0 = "CC0-1.0", _("Public domain dedication (CC0 1.0)")
+    ODBL = "ODbL-1.0", _("Open Data Commons Open Database License (ODbL 1.0)")
+
+    @property
+    def url(self) -> str:
+        return LICENCE_URLS[self.value]
+
+
+LICENCE_URLS = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "CC-BY-3.0-IGO": "https://creativecommons.org/licenses/by/3.0/igo/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+    "ODbL-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
+}
+
+
 class Body(models.Model):
     """A regional framework (AIMC, or another) whose member states follow up recommendations."""
 
@@ -120,6 +142,13 @@ class Body(models.Model):
         _("escalate when overdue by (days)"),
         default=14,
         help_text=_("From this many days overdue the alternate focal point and the secretariat are copied."),
+    )
+    open_data_licence = models.CharField(
+        _("open data licence"),
+        max_length=16,
+        choices=OpenDataLicence.choices,
+        default=OpenDataLicence.CC_BY_4,
+        help_text=_("The licence shown with the public pages and every download of what this body publishes."),
     )
     reviewers_may_ask = models.BooleanField(
         _("reviewers may ask for clarification"),
@@ -266,6 +295,67 @@ class ThematicArea(models.Model):
         return localized(self, "name")
 
 
+class Framework(models.Model):
+    """An external framework recommendations can be linked to: the Sustainable Development Goals, the Global
+    Compact on Refugees. A taxonomy the secretariat manages; shown on public pages, exported and in the API."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=255)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=255)
+    url = models.URLField(_("web address"), blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("external framework")
+        verbose_name_plural = _("external frameworks")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+
+class FrameworkTarget(models.Model):
+    """One target or objective of an external framework (SDG target 10.7, GCR objective 1)."""
+
+    framework = models.ForeignKey(
+        Framework, on_delete=models.PROTECT, related_name="targets", verbose_name=_("framework")
+    )
+    code = models.CharField(
+        _("code"),
+        max_length=32,
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$", _("Letters, digits, dots and hyphens only."))],
+        help_text=_("As the framework numbers it, e.g. 10.7 or 1."),
+    )
+    title_en = models.CharField(_("title (English)"), max_length=500)
+    title_ar = models.CharField(_("title (Arabic)"), max_length=500)
+    url = models.URLField(_("web address"), blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("framework target")
+        verbose_name_plural = _("framework targets")
+        ordering = ["framework__position", "framework__code", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="framework_target_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.framework.code.upper()} {self.code} · {self.title}"
+
+    @property
+    def title(self) -> str:
+        return localized(self, "title")
+
+    @property
+    def key(self) -> str:
+        """The stable identifier partners and downloads use: framework code and target code, e.g. sdg-10.7."""
+        return f"{self.framework.code}-{self.code}"
+
+
 class Recommendation(models.Model):
     class ArabicText(models.TextChoices):
         OFFICIAL = "official", _("Official text")
@@ -289,8 +379,21 @@ class Recommendation(models.Model):
         verbose_name=_("applies to"),
         help_text=_("Leave empty to apply to every member state of the body."),
     )
+    framework_targets = models.ManyToManyField(
+        FrameworkTarget,
+        blank=True,
+        related_name="recommendations",
+        verbose_name=_("framework targets"),
+        help_text=_("The targets of external frameworks (SDG, Global Compact on Refugees) this recommendation serves."),
+    )
     target_date = models.DateField(_("target date"), null=True, blank=True)
-    is_public = models.BooleanField(_("public"), default=False)
+    is_public = models.BooleanField(
+        _("public"),
+        default=False,
+        help_text=_(
+            "Shown on the public pages and in the open data, with the progress of the states that agreed to publish."
+        ),
+    )
     is_archived = models.BooleanField(_("archived"), default=False, db_index=True)
     is_sample = models.BooleanField(
         _("sample item"), default=False, help_text=_("Demo data, not adopted by any meeting.")
@@ -298,7 +401,7 @@ class Recommendation(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
     change_xid = change_stamp()
-    history = HistoricalRecords(m2m_fields=[applies_to, themes], excluded_fields=["change_xid"])
+    history = HistoricalRecords(m2m_fields=[applies_to, themes, framework_targets], excluded_fields=["change_xid"])
 
     objects = RecommendationQuerySet.as_manager()
 
@@ -1270,3 +1373,83 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class PublicationConsent(models.Model):
+    """Whether a member state agreed to publish its progress on a body's public recommendations, recorded by the
+    secretariat with the date and who agreed. No row, or `publishes_progress` off, means not agreed: the state's
+    items appear nowhere public (tracker.core.publication decides, for every public surface)."""
+
+    body = models.ForeignKey(
+        Body, on_delete=models.PROTECT, related_name="publication_consents", verbose_name=_("body")
+    )
+    member_state = models.ForeignKey(
+        MemberState, on_delete=models.PROTECT, related_name="publication_consents", verbose_name=_("member state")
+    )
+    publishes_progress = models.BooleanField(
+        _("agreed to publish its progress"),
+        default=False,
+        help_text=_("Status and progress of its items on the body's public recommendations. Untick to withdraw."),
+    )
+    publishes_narratives = models.BooleanField(
+        _("agreed to publish its narratives"),
+        default=False,
+        help_text=_("Also what was done, in the words of its last submitted report."),
+    )
+    agreed_on = models.DateField(_("agreed on"), null=True, blank=True)
+    agreed_by = models.CharField(
+        _("agreed by"),
+        max_length=255,
+        blank=True,
+        validators=[ProhibitNullCharactersValidator()],
+        help_text=_("Who agreed on the state's behalf, e.g. the ministry and the reference of its letter."),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now=True, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("publication agreement")
+        verbose_name_plural = _("publication agreements")
+        ordering = ["body", "member_state"]
+        constraints = [
+            models.UniqueConstraint(fields=["body", "member_state"], name="one_publication_consent_per_state"),
+            models.CheckConstraint(
+                condition=Q(publishes_narratives=False) | Q(publishes_progress=True),
+                name="consent_narratives_need_progress",
+                violation_error_message=_("Narratives are published only with the progress they explain."),
+            ),
+            models.CheckConstraint(
+                condition=Q(publishes_progress=False) | (Q(agreed_on__isnull=False) & ~Q(agreed_by="")),
+                name="consent_agreement_is_dated_and_named",
+                violation_error_message=_("Say when the state agreed and who agreed on its behalf."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.body} · {self.member_state}"
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.publishes_narratives and not self.publishes_progress:
+            errors["publishes_narratives"] = _("Narratives are published only with the progress they explain.")
+        if self.publishes_progress and self.agreed_on is None:
+            errors["agreed_on"] = _("Say when the state agreed.")
+        if self.publishes_progress and not self.agreed_by.strip():
+            errors["agreed_by"] = _("Say who agreed on the state's behalf.")
+        if self.agreed_on and self.agreed_on > timezone.localdate():
+            errors["agreed_on"] = _("The date of an agreement cannot be in the future.")
+        if self.body_id and self.member_state_id and not self._state_is_a_member():
+            errors["member_state"] = _("This state is not a member of the body.")
+        if errors:
+            raise ValidationError(errors)
+
+    def _state_is_a_member(self) -> bool:
+        return self.body.member_states.filter(pk=self.member_state_id).exists()

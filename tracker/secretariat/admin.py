@@ -131,6 +131,7 @@ class BodyAdmin(NoDeleteMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        (_("Public overview and open data"), {"fields": ["open_data_licence"]}),
         (_("Stalled items"), {"fields": ["stale_after_days", "unchanged_cycles"]}),
         (
             _("Reminders"),
@@ -211,10 +212,18 @@ class RecommendationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin,
         "is_archived",
         "is_sample",
     ]
-    list_filter = ["meeting", "is_public", "is_archived", "is_sample", "arabic_text_status", "themes"]
+    list_filter = [
+        "meeting",
+        "is_public",
+        "is_archived",
+        "is_sample",
+        "arabic_text_status",
+        "themes",
+        "framework_targets__framework",
+    ]
     search_fields = ["reference", "text_en", "text_ar"]
     list_select_related = ["meeting"]
-    autocomplete_fields = ["meeting"]
+    autocomplete_fields = ["meeting", "framework_targets"]
     filter_horizontal = ["themes", "applies_to"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [ImplementationInline]
@@ -693,7 +702,8 @@ class ProfileAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
 
 
-from tracker.secretariat import commitments_admin  # noqa: E402, F401  (registers the commitments' admin)
+# The commitments' admin, and the publication agreements' and external frameworks' admin, register themselves.
+from tracker.secretariat import commitments_admin, publication_admin  # noqa: E402, F401
 
 # --- Clarification threads (tracker.core.clarifications): read here, written on the site, where they are e-mailed ---
 
