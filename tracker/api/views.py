@@ -263,11 +263,19 @@ def per_second(key, make):
     return value
 
 
+def _body_stamps():
+    return Body.objects.order_by("pk").values_list("pk", "change_xid")
+
+
+# The bodies' change stamps, which a stalled context is built from: read on every implementations request, compiled.
+BODY_STAMPS = CompiledQuery("body-stamps", _body_stamps)
+
+
 def stalled_context():
     """(signature, context): the stalled context, reused within the second while the bodies' change stamps are
     the same. A cycle move or a changed threshold stamps its body in the same transaction (tracker.core.sync),
     so a page never uses a context older than a change committed before the page's sync token was taken."""
-    signature = tuple(Body.objects.order_by("pk").values_list("pk", "change_xid"))
+    signature = tuple(BODY_STAMPS.rows("all", [], []))
     return signature, per_second(("context", signature), StalledContext.load)
 
 
@@ -382,8 +390,7 @@ class ImplementationPages:
             "stop": page.stop,
         }
         found = IMPLEMENTATION_PAGE.rows(key, sentinels, values, build)
-        fields = rows.ImplementationShape.fields
-        return [dict(zip(fields, row, strict=True)) for row in found]
+        return list(map(rows.ImplementationRow._make, found))
 
 
 class ImplementationViewSet(ListRetrieve):
@@ -403,6 +410,9 @@ class ImplementationViewSet(ListRetrieve):
         if getattr(self, "swagger_fake_view", False):
             return Implementation.objects.none()
         return annotated_implementations(self.client.access, self.stalled)
+
+    def rows_queryset(self, queryset):
+        return queryset.values_list(*self.shape_class.fields, named=True)  # read by name, as ImplementationRow
 
     @cached_property
     def stalled(self):

@@ -15,17 +15,19 @@ from typing import TYPE_CHECKING, Self
 
 from django.db import models
 from django.db.models import BooleanField, Case, CharField, ExpressionWrapper, IntegerField, Q, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    # FocalPointDesignation, ProgressReport and Recommendation are named in the quoted generic bases of the
-    # querysets below, which ruff does not read.
+    # FocalPointDesignation, FrameworkTarget, ProgressReport and Recommendation are named in the quoted generic bases
+    # of the querysets below, which ruff does not read.
     from tracker.core.models import (
         Body,
         FocalPointDesignation,  # noqa: F401
+        FrameworkTarget,  # noqa: F401
         Implementation,
         ProgressReport,  # noqa: F401
         Recommendation,  # noqa: F401
@@ -447,6 +449,14 @@ class RecommendationQuerySet(models.QuerySet["Recommendation"]):
 
         items = Implementation.objects.filter(item_scope(access)).values("recommendation_id")
         return self.filter(Q(is_public=True) | Q(pk__in=items))
+
+
+class FrameworkTargetQuerySet(models.QuerySet["FrameworkTarget"]):
+    def keyed(self, keys: Iterable[str]) -> Self:
+        """The targets with these keys (framework code, "-", target code, e.g. sdg-10.7: `FrameworkTarget.key`), the
+        one spelling the public filters, the downloads and the API share."""
+        key = Concat("framework__code", Value("-"), "code", output_field=CharField())
+        return self.annotate(key_text=key).filter(key_text__in=list(keys))
 
 
 class ReportQuerySet(models.QuerySet["ProgressReport"]):
