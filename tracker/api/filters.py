@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from tracker.core import sync
 from tracker.core.models import (
     FocalPointDesignation,
+    FrameworkTarget,
     Implementation,
     Meeting,
     ProgressReport,
@@ -54,6 +55,17 @@ class CodeFilter(filters.CharFilter):
             if self.distinct
             else qs.filter(**{f"{self.field_name}__in": wanted})
         )
+
+
+@extend_schema_field({"type": "string", "maxLength": 500, "pattern": "^[^\\u0000]*$", "examples": ["sdg-10.7,gcr-1"]})
+class FrameworkTargetFilter(CodeFilter):
+    """Keys of external framework targets (`sdg-10.7`), matched on the targets named by `field_name`."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        targets = FrameworkTarget.objects.keyed(self.wanted(value))
+        return qs.filter(**{f"{self.field_name}__in": targets}).distinct()
 
 
 class ApiFilterBackend(DjangoFilterBackend):
@@ -242,6 +254,10 @@ class ImplementationFilter(SyncFilterSet):
     meeting = CodeFilter(field_name="recommendation__meeting__code", help_text=_("Meeting codes."))
     member_state = CodeFilter(field_name="member_state__iso_code", upper=True, help_text=_("ISO codes, e.g. EG,JO."))
     theme = CodeFilter(field_name="recommendation__themes__code", distinct=True, help_text=_("Theme codes."))
+    framework_target = FrameworkTargetFilter(
+        field_name="recommendation__framework_targets",
+        help_text=_("Keys of external framework targets, e.g. sdg-10.7,gcr-1."),
+    )
     recommendation = IdFilter(field_name="recommendation_id")
     status = filters.MultipleChoiceFilter(choices=Status.choices)
     stalled = filters.ChoiceFilter(
@@ -269,6 +285,9 @@ class RecommendationFilter(SyncFilterSet):
     body = CodeFilter(field_name="meeting__body__code")
     meeting = CodeFilter(field_name="meeting__code")
     theme = CodeFilter(field_name="themes__code", distinct=True)
+    framework_target = FrameworkTargetFilter(
+        field_name="framework_targets", help_text=_("Keys of external framework targets, e.g. sdg-10.7,gcr-1.")
+    )
     member_state = CodeFilter(
         field_name="implementations__member_state__iso_code",
         upper=True,

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from tracker.core.models import (
     REPORT_TEXT_MAX_LENGTH,
+    FrameworkTarget,
     MemberState,
     ProgressReport,
     Recommendation,
@@ -70,6 +71,10 @@ class RecommendationSerializer(_with(translated("text"))):
     position = serializers.IntegerField()
     arabic_text_status = serializers.ChoiceField(choices=Recommendation.ArabicText.choices)
     themes = serializers.ListField(child=serializers.CharField(), help_text="Theme codes.")
+    framework_targets = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Keys of the external framework targets it serves (framework code, '-', target code), e.g. sdg-10.7.",
+    )
     applies_to = serializers.ListField(
         child=serializers.CharField(), help_text="ISO codes; empty means every member state of the body."
     )
@@ -246,8 +251,29 @@ class CodeRelatedField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "maxLength": 70, "examples": ["sdg-10.7"]})
+class FrameworkTargetKeyField(serializers.RelatedField):
+    """An external framework target by its key (`sdg-10.7`), checked like a code before it is looked up."""
+
+    default_error_messages = {"does_not_exist": "No framework target has the key {value}."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or "\x00" in data or len(data) > 70:
+            self.fail("does_not_exist", value=str(data)[:70])
+        target = self.get_queryset().keyed([data]).first()
+        if target is None:
+            self.fail("does_not_exist", value=data)
+        return target
+
+    def to_representation(self, value):
+        return value.key
+
+
 class RecommendationWriteSerializer(RefusesUnknownFields, serializers.ModelSerializer):
     themes = CodeRelatedField(slug_field="code", queryset=ThematicArea.objects.all(), many=True, required=False)
+    framework_targets = FrameworkTargetKeyField(
+        queryset=FrameworkTarget.objects.select_related("framework"), many=True, required=False
+    )
     applies_to = CodeRelatedField(slug_field="iso_code", queryset=MemberState.objects.all(), many=True, required=False)
 
     class Meta:
@@ -260,6 +286,7 @@ class RecommendationWriteSerializer(RefusesUnknownFields, serializers.ModelSeria
             "text_ar",
             "arabic_text_status",
             "themes",
+            "framework_targets",
             "applies_to",
             "target_date",
             "is_public",

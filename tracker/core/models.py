@@ -31,6 +31,7 @@ from simple_history.models import HistoricalRecords
 from tracker.core.evidence import download_name, stored_suffix
 from tracker.core.querysets import (
     DesignationQuerySet,
+    FrameworkTargetQuerySet,
     ImplementationQuerySet,
     RecommendationQuerySet,
     ReportQuerySet,
@@ -334,6 +335,8 @@ class FrameworkTarget(models.Model):
     title_ar = models.CharField(_("title (Arabic)"), max_length=500)
     url = models.URLField(_("web address"), blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    objects = FrameworkTargetQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("framework target")

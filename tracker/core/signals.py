@@ -33,6 +33,7 @@ def resync_body_recommendations(sender: type[models.Model], instance: models.Mod
 
 @receiver(m2m_changed, sender=Recommendation.applies_to.through)
 @receiver(m2m_changed, sender=Recommendation.themes.through)
+@receiver(m2m_changed, sender=Recommendation.framework_targets.through)
 def mark_recommendation_changed(
     sender: type[models.Model],
     instance: models.Model,
@@ -41,8 +42,9 @@ def mark_recommendation_changed(
     pk_set: set[int] | None,
     **kwargs: Any,
 ) -> None:
-    """Its themes and states are part of a recommendation as the API shows it: it moves in the sync feed and its
-    ETag changes (tracker.core.sync), from whichever side the relation was changed."""
+    """Its themes, framework targets and states are part of a recommendation as the API shows it: it moves in the
+    sync feed and its ETag changes (tracker.core.sync), from whichever side the relation was changed. The public
+    pages follow too (the epoch counts the recommendations' change stamps)."""
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
     changed = [instance.pk] if not reverse else list(pk_set or ())

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import Prefetch, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -137,8 +136,7 @@ class Filters:
         if self.statuses:
             items = items.filter(status__in=self.statuses)
         if self.framework_targets:
-            keyed = FrameworkTarget.objects.annotate(key=Concat("framework__code", Value("-"), "code"))
-            targets = keyed.filter(key__in=self.framework_targets)
+            targets = FrameworkTarget.objects.keyed(self.framework_targets)
             items = items.filter(recommendation__in=Recommendation.objects.filter(framework_targets__in=targets))
         if self.states:
             items = items.filter(member_state__iso_code__in=self.states)
