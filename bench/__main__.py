@@ -4,7 +4,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = {"review", "api", "reminders", "synthetic"}
+COMMANDS = {"review", "api", "reminders", "synthetic", "pages"}
 
 
 def main(argv):

@@ -482,6 +482,23 @@ class ReportQuerySet(models.QuerySet["ProgressReport"]):
         )
 
 
+def data_version() -> list[str]:
+    """When items, recommendations or cycles last changed (one query of index lookups): with the minute and the
+    thresholds, what a cached count of the stalled rules depends on."""
+    from django.db import connection
+
+    from tracker.core.models import Implementation, Recommendation, ReviewCycle
+
+    items, recommendations, cycles = (m._meta.db_table for m in (Implementation, Recommendation, ReviewCycle))
+    sql = (
+        f"SELECT (SELECT MAX(updated_at) FROM {items}), (SELECT MAX(updated_at) FROM {recommendations}), "
+        f"(SELECT MAX(closed_at) FROM {cycles}), (SELECT MAX(opened_at) FROM {cycles})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [str(value) for value in cursor.fetchone()]
+
+
 class DesignationQuerySet(models.QuerySet["FocalPointDesignation"]):
     def active(self, today: date | None = None) -> Self:
         """Designations in force: started and not ended. An ended designation loses access at once."""
@@ -498,6 +515,7 @@ __all__ = [
     "ReportQuerySet",
     "StalledContext",
     "StalledReason",
+    "data_version",
     "explain_stalled",
     "stalled_reasons_of",
 ]

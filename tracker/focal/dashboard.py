@@ -1,15 +1,17 @@
 """What a focal point's "my state" page shows: a summary counted in the database, then one page of items,
 what the open cycle still expects first (overdue, due soon, due), filtered by theme, status and due state."""
 
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from tracker.core.commitments import open_commitments
 from tracker.core.models import Commitment, DueState, Implementation, MemberState, ReviewCycle
-from tracker.core.querysets import STILL_DUE, StalledContext, explain_stalled
+from tracker.core.querysets import SETTLED, STILL_DUE, StalledContext, data_version, explain_stalled
 
 #: Items on one page: a phone on a slow line gets a small page whatever the size of the state.
 PAGE_SIZE = 50
@@ -125,16 +127,49 @@ def state_page(access, state_ids, filters, page_number, now=None):
     return StatePage(summary(items, context), page, rows, cycles)
 
 
-def states_overview(access):
-    """For secretariat and reviewers: every member state with its number of items and stalled items."""
-    stalled_ids = Implementation.objects.stalled().values("pk")
-    return MemberState.objects.annotate(
-        items=Count(
-            "implementations",
-            filter=Q(implementations__applies=True, implementations__recommendation__is_archived=False),
-        ),
-        stalled=Count("implementations", filter=Q(implementations__in=stalled_ids)),
-    ).order_by("name_en")
+#: The overview counts every item (about a second at a million): its answer is reused for a minute, under a key
+#: that changes with the data, the thresholds and the overdue cycles (as the review's summary is).
+OVERVIEW_CACHE_SECONDS = 60
+
+
+def states_overview(access, now=None):
+    """For secretariat and reviewers: every member state with its number of followed-up items and stalled items,
+    the rules evaluated at the minute (so a cached answer is the one the minute would give)."""
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
+    context = StalledContext.load(now)
+    key = overview_cache_key(context)
+    counts = cache.get(key)
+    if counts is None:
+        counts = state_counts(context)
+        cache.set(key, counts, OVERVIEW_CACHE_SECONDS)
+    states = list(MemberState.objects.order_by("name_en"))
+    for state in states:
+        state.items, state.stalled = counts.get(state.pk, (0, 0))
+    return states
+
+
+def overview_cache_key(context):
+    parts = [
+        context.now.isoformat(),
+        data_version(),
+        sorted((b.pk, b.stale_after_days, b.unchanged_cycles) for b in context.bodies),
+        sorted((b, c.pk, c.report_deadline.isoformat()) for b, c in context.overdue_cycles.items()),
+    ]
+    return "focal-states-overview:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def state_counts(context):
+    """{state id: (followed-up items, stalled items)}: one aggregate pass over the items grouped by state, the
+    stalled ones counted with the rules' conditions as a filter (not `IN (the stalled ids)`: with PostgreSQL's
+    default work_mem that list is compared row by row)."""
+    stalled = ~Q(status__in=SETTLED) & context.any_condition()
+    rows = (
+        Implementation.objects.current()
+        .values("member_state_id")
+        .annotate(items=Count("pk"), stalled=Count("pk", filter=stalled))
+        .order_by()
+    )
+    return {row["member_state_id"]: (row["items"], row["stalled"]) for row in rows}
 
 
 def state_commitments(access, state_ids, today=None):
