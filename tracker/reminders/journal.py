@@ -16,6 +16,7 @@ does) so that a Redis restart at the same moment as a killed worker cannot make 
 """
 
 import datetime as dt
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class RedisJournal:
             # Short timeouts: a batch falls back to database marks rather than wait on a dead Redis.
             _clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self.client = _clients[url]
+        self._held = None  # the connection `record` keeps for a batch, until `release`
 
     @property
     def key(self):
@@ -62,21 +64,42 @@ class RedisJournal:
     def record(self, rows, sent_at, cc, first=False):
         """Note that the e-mail of `rows` was accepted; False if Redis failed (the caller marks the database).
 
-        One HSET per e-mail; the first of a batch also renews the hash's expiry (one round trip either way).
+        One HSET per e-mail; the first of a batch also renews the hash's expiry (one round trip either way). The
+        connection is kept until `release()`.
         """
         value = {"sent_at": sent_at.isoformat(), "cc": cc}
         mapping = {row.pk: json.dumps({**value, "claim": claim_token(row.claimed_at, row.attempts)}) for row in rows}
+        commands = [("HSET", self.key, *itertools.chain.from_iterable(mapping.items()))]
+        if first:
+            commands.append(("EXPIRE", self.key, ENTRY_TTL_SECONDS))
         try:
-            if first:
-                self.client.pipeline(transaction=False).hset(self.key, mapping=mapping).expire(
-                    self.key, ENTRY_TTL_SECONDS
-                ).execute()
-            else:
-                self.client.hset(self.key, mapping=mapping)
+            self._run(commands)
         except redis.RedisError as error:
             log.warning("reminders: the send journal is unavailable, marking rows in the database: %r", error)
             return False
         return True
+
+    def _run(self, commands):
+        """The commands in one round trip on the connection kept for the batch: redis-py's command path costs about
+        0.15 ms of CPU, taking a connection from the pool 0.05 ms, the bare round trip 0.06 ms (every e-mail)."""
+        try:
+            if self._held is None:
+                self._held = self.client.connection_pool.get_connection()
+            self._held.send_packed_command(self._held.pack_commands(commands))
+            for _ in commands:
+                self._held.read_response()  # an error reply raises
+        except BaseException:  # a time limit too: a reply may be left unread, so the connection is out of step
+            self.release(broken=True)
+            raise
+
+    def release(self, broken=False):
+        """Give the kept connection back to the pool (the sender does after each batch); closed if it failed."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        if broken:
+            held.disconnect()
+        self.client.connection_pool.release(held)
 
     def lookup(self, claims):
         """{pk: Entry} for the rows of `claims` ({pk: claim token}) that were sent under that very claim."""

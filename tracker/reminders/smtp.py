@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 
+from tracker.reminders import wire
+
 DJANGO_SMTP = "django.core.mail.backends.smtp.EmailBackend"
 END_OF_DATA = b"\r\n.\r\n"
 
@@ -90,6 +92,13 @@ class EmailBackend(DjangoSMTPBackend):
             if handed_over:
                 raise UnknownOutcome(repr(error)) from error
             raise
+
+    def _send(self, message):
+        """Django's `_send` (errors raised, never silenced), with the envelope and bytes written by wire.py."""
+        if not message.recipients():
+            return False
+        self.connection.sendmail(*wire.envelope(message))
+        return True
 
     def _open(self):
         try:
