@@ -7,7 +7,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,14 @@ from django.utils.translation import gettext
 
 from tracker.core import record
 from tracker.core.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
-from tracker.core.querysets import FOLLOWED_UP, SETTLED, StalledContext, StalledReason, stalled_reasons_of
+from tracker.core.querysets import (
+    FOLLOWED_UP,
+    SETTLED,
+    StalledContext,
+    StalledReason,
+    data_version,
+    stalled_reasons_of,
+)
 from tracker.core.services import current_cycle_of
 from tracker.review.forms import ANY_REASON
 
@@ -25,19 +31,6 @@ ROWS_PER_PAGE = 25
 SUMMARY_CACHE_SECONDS = 60
 FROZEN_CACHE_SECONDS = 24 * 3600
 TABLE_ROWS_PER_PAGE = 50
-
-
-def data_version():
-    """When items, recommendations or cycles last changed: three index lookups in one query."""
-    tables = [model._meta.db_table for model in (Implementation, Recommendation)]
-    sql = (
-        f"SELECT (SELECT MAX(updated_at) FROM {tables[0]}), (SELECT MAX(updated_at) FROM {tables[1]}), "
-        f"(SELECT MAX(closed_at) FROM {ReviewCycle._meta.db_table}), "
-        f"(SELECT MAX(opened_at) FROM {ReviewCycle._meta.db_table})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [str(value) for value in cursor.fetchone()]
 
 
 def render_cell(item):
