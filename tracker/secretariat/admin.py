@@ -18,6 +18,7 @@ from tracker.core import models, services
 from tracker.core.querysets import StalledReason
 from tracker.secretariat.paging import EstimatedCountPaginator
 from tracker.secretariat.resources import FocalPointResource, RecommendationResource
+from tracker.secretariat.search import RelatedTextSearchMixin
 
 
 class SafeHistoryAdmin(SimpleHistoryAdmin):
@@ -273,7 +274,7 @@ class OutcomeInline(ReadOnlyInline):
 
 
 @admin.register(models.Implementation)
-class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHistoryAdmin):
+class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, RelatedTextSearchMixin, ExportMixin, SafeHistoryAdmin):
     list_display = [
         "recommendation",
         "member_state",
@@ -292,6 +293,10 @@ class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, SafeHisto
         "member_state__name_ar",
         "member_state__iso_code",
     ]
+    related_search = {  # the same fields, searched in their own tables first (tracker/secretariat/search.py)
+        "recommendation": (models.Recommendation, ["reference", "text_en", "text_ar"]),
+        "member_state": (models.MemberState, ["name_en", "name_ar", "iso_code"]),
+    }
     list_select_related = ["recommendation", "member_state"]
     autocomplete_fields = ["recommendation", "member_state"]
     readonly_fields = [
