@@ -2,7 +2,10 @@
 
 import pytest
 from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from tracker.core import models
 from tracker.core.roles import TRACKER_APPS
@@ -38,6 +41,18 @@ def test_it_shows_the_open_cycle_dashboard_on_the_index(client, secretariat_offi
     page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Review cycle 3 (demo)" in page and "Reports received" in page and "/review/" in page
     assert "Failed reminders: 0" in page and "Target date has passed" in page
+
+
+def test_it_counts_the_index_once_a_minute_and_again_after_a_change(client, secretariat_officer, demo):
+    client.force_login(secretariat_officer)
+    first = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").context["stalled_counts"]
+    with CaptureQueriesContext(connection) as again:
+        assert client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").context["stalled_counts"] == first
+    assert not [q for q in again.captured_queries if "COUNT(" in q["sql"] and "tracker_implementation" in q["sql"]]
+    item = models.Implementation.objects.current().unsettled().filter(has_open_obstacle=False).first()
+    models.Implementation.objects.filter(pk=item.pk).update(has_open_obstacle=True, updated_at=timezone.now())
+    after = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").context["stalled_counts"]
+    assert after["open_obstacle"] == first["open_obstacle"] + 1
 
 
 def test_it_speaks_arabic_right_to_left(client, secretariat_officer):

@@ -1,17 +1,16 @@
 """What a focal point's "my state" page shows: a summary counted in the database, then one page of items,
 what the open cycle still expects first (overdue, due soon, due), filtered by theme, status and due state."""
 
-import hashlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from tracker.core.commitments import open_commitments
+from tracker.core.counting import cached_counts
 from tracker.core.models import Commitment, DueState, Implementation, MemberState, ReviewCycle
-from tracker.core.querysets import SETTLED, STILL_DUE, StalledContext, data_version, explain_stalled
+from tracker.core.querysets import SETTLED, STILL_DUE, StalledContext, explain_stalled
 
 #: Items on one page: a phone on a slow line gets a small page whatever the size of the state.
 PAGE_SIZE = 50
@@ -107,13 +106,18 @@ def build_rows(items, context):
 
 def state_page(access, state_ids, filters, page_number, now=None):
     """The summary of the states' items and one page of the filtered ones. A fixed number of queries: the
-    context, the open cycles, the summary, the count of the filtered items, the page's ids, its rows and their
-    themes. The page's ids are chosen first, so the database sorts narrow rows, not every item's texts."""
+    context, the open cycles, the summary, the count of the filtered items (none when unfiltered: the summary's
+    total is that count), the page's ids, its rows and their themes. The page's ids are chosen first, so the
+    database sorts narrow rows, not every item's texts."""
     context = StalledContext.load(now)
     cycles = open_cycles()
     items = state_items(access, state_ids).with_due_state(cycles.values(), context.today)
+    counts = summary(items, context)
     ordered = filtered(items, filters).order_by(*ORDER).values_list("pk", flat=True)
-    page = Paginator(ordered, PAGE_SIZE).get_page(page_number)
+    paginator = Paginator(ordered, PAGE_SIZE)
+    if not any(filters.get(name) for name in ("theme", "status", "due")):
+        paginator.count = counts["total"]  # unfiltered: the summary has counted them (saves a count of every item)
+    page = paginator.get_page(page_number)
     ids = list(page.object_list)
     loaded = (
         Implementation.objects.filter(pk__in=ids)
@@ -124,12 +128,7 @@ def state_page(access, state_ids, filters, page_number, now=None):
     )
     by_id = {item.pk: item for item in loaded}
     rows = build_rows([by_id[pk] for pk in ids], context)
-    return StatePage(summary(items, context), page, rows, cycles)
-
-
-#: The overview counts every item (about a second at a million): its answer is reused for a minute, under a key
-#: that changes with the data, the thresholds and the overdue cycles (as the review's summary is).
-OVERVIEW_CACHE_SECONDS = 60
+    return StatePage(counts, page, rows, cycles)
 
 
 def states_overview(access, now=None):
@@ -137,25 +136,11 @@ def states_overview(access, now=None):
     the rules evaluated at the minute (so a cached answer is the one the minute would give)."""
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     context = StalledContext.load(now)
-    key = overview_cache_key(context)
-    counts = cache.get(key)
-    if counts is None:
-        counts = state_counts(context)
-        cache.set(key, counts, OVERVIEW_CACHE_SECONDS)
+    counts = cached_counts("focal-states-overview", context, lambda: state_counts(context))
     states = list(MemberState.objects.order_by("name_en"))
     for state in states:
         state.items, state.stalled = counts.get(state.pk, (0, 0))
     return states
-
-
-def overview_cache_key(context):
-    parts = [
-        context.now.isoformat(),
-        data_version(),
-        sorted((b.pk, b.stale_after_days, b.unchanged_cycles) for b in context.bodies),
-        sorted((b, c.pk, c.report_deadline.isoformat()) for b, c in context.overdue_cycles.items()),
-    ]
-    return "focal-states-overview:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def state_counts(context):
@@ -172,11 +157,31 @@ def state_counts(context):
     return {row["member_state_id"]: (row["items"], row["stalled"]) for row in rows}
 
 
+#: Open commitments on the home page: the ones due first. The rest are on the commitments page, in pages of PAGE_SIZE.
+HOME_COMMITMENTS = 10
+
+
 def state_commitments(access, state_ids, today=None):
-    """The open commitments the states' focal points owe, earliest due (so the late ones) first, each marked
-    late or not. One query."""
+    """The open commitments the states' focal points owe, earliest due (so the late ones) first. A queryset."""
+    return open_commitments(access, state_ids, owners=[Commitment.Owner.STATE])
+
+
+def home_commitments(access, state_ids, today=None):
+    """The first HOME_COMMITMENTS open commitments, each marked late or not, and whether more follow. One query:
+    a state with a thousand open commitments still gets a small home page."""
+    rows = mark_late(state_commitments(access, state_ids)[: HOME_COMMITMENTS + 1], today)
+    return rows[:HOME_COMMITMENTS], len(rows) > HOME_COMMITMENTS
+
+
+def commitments_page(access, state_ids, page_number, today=None):
+    """One page of the states' open commitments (a count and a page: two queries)."""
+    page = Paginator(state_commitments(access, state_ids), PAGE_SIZE).get_page(page_number)
+    return page, mark_late(page.object_list, today)
+
+
+def mark_late(commitments, today=None):
     today = today or timezone.localdate()
-    rows = list(open_commitments(access, state_ids, owners=[Commitment.Owner.STATE]))
+    rows = list(commitments)
     for commitment in rows:
         commitment.late = commitment.is_late(today)
     return rows

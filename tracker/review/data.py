@@ -15,13 +15,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from tracker.core import record
+from tracker.core.counting import cached_counts
 from tracker.core.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
 from tracker.core.querysets import (
     FOLLOWED_UP,
     SETTLED,
     StalledContext,
     StalledReason,
-    data_version,
     stalled_reasons_of,
 )
 from tracker.core.services import current_cycle_of
@@ -198,35 +198,13 @@ class ReviewData:
     # --- summary: counts per reason and completion per state, one aggregate query ----------------
 
     def summary_rows(self):
-        """The per-state aggregate rows, cached for a minute under a key that changes with the data.
-
-        Counting a million items takes a few hundred milliseconds, so the review page reuses the last
-        answer while nothing it depends on changed: the filters, the minute the rules are evaluated
-        at (the context's `now` is rounded to it), the last change to an item, a recommendation or a
-        cycle, and the thresholds. Changes made without touching `updated_at` show within a minute.
-        """
-        key = self.cache_key()
-        rows = cache.get(key)
-        if rows is None:
-            rows = self._summary_rows()
-            cache.set(key, rows, SUMMARY_CACHE_SECONDS)
-        return rows
-
-    def cache_key(self):
+        """The per-state aggregate rows, reused for a minute while nothing they depend on changed (`cached_counts`:
+        the minute the rules are evaluated at, the data, the thresholds) under the filters and the reporting
+        cycle. Changes made without touching `updated_at` show within a minute."""
         f = self.filters
-        parts = [
-            f.body.pk,
-            getattr(f.meeting, "pk", None),
-            getattr(f.state, "pk", None),
-            getattr(f.theme, "pk", None),
-            f.status,
-            getattr(self.reporting_cycle(), "pk", None),
-            self.context.now.isoformat(),
-            data_version(),
-            sorted((b.pk, b.stale_after_days, b.unchanged_cycles) for b in self.context.bodies),
-            sorted((b, c.pk, c.report_deadline.isoformat()) for b, c in self.context.overdue_cycles.items()),
-        ]
-        return "review-summary:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+        scope = [getattr(value, "pk", value) for value in (f.body, f.meeting, f.state, f.theme, f.status)]
+        cycle = getattr(self.reporting_cycle(), "pk", None)
+        return cached_counts("review-summary", self.context, self._summary_rows, *scope, cycle)
 
     def _summary_rows(self):
         unsettled = ~Q(status__in=SETTLED)

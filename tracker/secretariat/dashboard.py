@@ -3,8 +3,11 @@ panels other rooms contribute (an app config's `admin_index_panel()`, e.g. the r
 
 from django.apps import apps
 from django.db.models import Count, Q
+from django.utils import timezone
 
+from tracker.core.counting import cached_counts
 from tracker.core.models import Implementation, ReviewCycle, Status
+from tracker.core.querysets import StalledContext
 
 
 def cycle_progress(cycle):
@@ -30,10 +33,16 @@ def room_panels():
     return [config.admin_index_panel() for config in apps.get_app_configs() if hasattr(config, "admin_index_panel")]
 
 
-def dashboard():
+def dashboard(now=None):
+    """The index's figures. Both counts pass over every item, so they are reused for a minute while nothing they
+    depend on changed (`cached_counts`); the rules are evaluated at the start of the minute."""
+    context = StalledContext.load((now or timezone.now()).replace(second=0, microsecond=0))
     open_cycles = list(ReviewCycle.objects.filter(state=ReviewCycle.State.OPEN).select_related("body"))
+    progress = cached_counts("admin-cycle-progress", context, lambda: [cycle_progress(c) for c in open_cycles])
     return {
-        "open_cycles": [(cycle, cycle_progress(cycle)) for cycle in open_cycles],
-        "stalled_counts": Implementation.objects.count_by_reason(),
+        "open_cycles": list(zip(open_cycles, progress, strict=True)),
+        "stalled_counts": cached_counts(
+            "admin-stalled-counts", context, lambda: Implementation.objects.count_by_reason(context)
+        ),
         "room_panels": room_panels(),
     }
