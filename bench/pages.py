@@ -197,10 +197,13 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="Seconds a query may run.")
         parser.add_argument("--no-fail", action="store_true", help="Exit 0 even when a page misses its target.")
         parser.add_argument(
+            "--only", default="", help="Measure only the pages whose name contains this text (e.g. 'admin')."
+        )
+        parser.add_argument(
             "--create-database", action="store_true", help="Create the database if it is missing, then migrate it."
         )
 
-    def handle(self, *args, size, runs, target_ms, timeout, no_fail, create_database, **options):
+    def handle(self, *args, size, runs, target_ms, timeout, no_fail, create_database, only, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench pages needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name.")
         if create_database:
@@ -222,7 +225,8 @@ class Command(BaseCommand):
         with override_settings(
             ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False, DEBUG_PROPAGATE_EXCEPTIONS=True
         ):
-            self.results = self.measure_all(pages(state, an_item(state)), clients, runs, target_ms)
+            chosen = [page for page in pages(state, an_item(state)) if only in page.name]
+            self.results = self.measure_all(chosen, clients, runs, target_ms)
         missed = [r.page.name for r in self.results if r.misses(target_ms)]
         if missed and not no_fail:
             raise CommandError(f"{len(missed)} page(s) missed the target: {', '.join(missed)}.")

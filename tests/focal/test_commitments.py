@@ -16,6 +16,7 @@ from tests.support.commitments import agree, item_of, promise, unhcr
 from tracker.core import commitments
 from tracker.core.models import Commitment, Evidence
 from tracker.core.permissions import access_for
+from tracker.focal.dashboard import HOME_COMMITMENTS, PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +268,62 @@ def test_it_refuses_a_nul_character_with_400_not_500(client, secretariat_officer
     with postgresql_refuses_nul():
         response = client.post(done_url(commitment), {"note": f"Signed{NUL}."})
     assert response.status_code == 400 and Commitment.objects.get().state == "open"
+
+
+# --- Many open commitments: the home page shows the first ones, the commitments page has them all ------------
+
+
+def many_promises(count, start_day=5):
+    return [promise(f"Promise {n:03d}", days=start_day + n) for n in range(count)]
+
+
+def test_it_shows_the_first_ten_commitments_on_the_home_page_and_links_to_all(
+    client, secretariat_officer, egypt_focal_point
+):
+    agree(item_of("EG"), secretariat_officer, *many_promises(HOME_COMMITMENTS + 1))
+    page = signed_in(client, egypt_focal_point).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert page.count("commitment-card") == HOME_COMMITMENTS
+    assert "Promise 000" in page and f"Promise {HOME_COMMITMENTS:03d}" not in page
+    assert 'href="/commitments/"' in page and "All open commitments" in page
+
+
+def test_it_links_to_all_commitments_only_when_more_follow(client, secretariat_officer, egypt_focal_point):
+    agree(item_of("EG"), secretariat_officer, *many_promises(HOME_COMMITMENTS))
+    page = signed_in(client, egypt_focal_point).get("/").content.decode()
+    assert page.count("commitment-card") == HOME_COMMITMENTS and 'href="/commitments/"' not in page
+
+
+def test_it_pages_every_open_commitment_of_the_state_earliest_due_first(client, secretariat_officer, egypt_focal_point):
+    agree(item_of("EG"), secretariat_officer, *many_promises(PAGE_SIZE + 3))
+    agree(item_of("JO"), secretariat_officer, promise("Jordan's own promise", days=1))
+    signed_in(client, egypt_focal_point)
+    first = client.get("/commitments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    second = client.get("/commitments/?page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert first.count("commitment-card") == PAGE_SIZE and second.count("commitment-card") == 3
+    assert first.index("Promise 000") < first.index("Promise 001") and "Promise 052" in second
+    assert f"{PAGE_SIZE + 3} open commitments" in first and 'href="?page=2"' in first
+    assert "Jordan's own promise" not in first + second
+
+
+def test_it_pages_the_commitments_in_the_same_number_of_queries(client, secretariat_officer, egypt_focal_point):
+    agree(item_of("EG"), secretariat_officer, promise())
+    signed_in(client, egypt_focal_point).get("/commitments/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/commitments/")
+    agree(item_of("EG", "R3"), secretariat_officer, *many_promises(PAGE_SIZE + 3))
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/commitments/").content.count(b"commitment-card") == PAGE_SIZE
+    assert len(many) == len(one)
+
+
+def test_it_shows_the_secretariat_a_chosen_states_commitments_and_refuses_no_state(
+    client, secretariat_officer, reviewer
+):
+    agree(item_of("EG"), secretariat_officer, *many_promises(HOME_COMMITMENTS + 1))
+    signed_in(client, reviewer)
+    home = client.get("/?state=EG").content.decode()
+    assert 'href="/commitments/?state=EG"' in home
+    listing = client.get("/commitments/?state=EG")
+    assert listing.status_code == 200 and listing.content.count(b"commitment-card") == HOME_COMMITMENTS + 1
+    assert b"/done/" not in listing.content
+    assert client.get("/commitments/").status_code == 404

@@ -15,6 +15,7 @@ urlpatterns = [
     path("workbook/download/", workbook_views.workbook_download, name="workbook_download"),
     path("workbook/upload/", workbook_views.workbook_upload, name="workbook_upload"),
     path("workbook/uploads/<str:token>/", workbook_views.workbook_preview, name="workbook_preview"),
+    path("commitments/", views.commitments, name="commitments"),
     path("commitments/<int:pk>/done/", views.commitment_done, name="commitment_done"),
     path("preferences/", views.reminder_preferences, name="reminder_preferences"),
     path("preferences/<str:token>/", views.reminder_link, name="reminder_link"),

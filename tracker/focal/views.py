@@ -28,7 +28,7 @@ from tracker.core.models import (
 from tracker.core.permissions import request_access
 from tracker.core.querysets import StalledContext, explain_stalled
 from tracker.core.reminder_preferences import BadLink, Link, Recipient, ReminderRoles, choices_of
-from tracker.focal.dashboard import open_cycles, state_commitments, state_page, states_overview
+from tracker.focal.dashboard import commitments_page, home_commitments, open_cycles, state_page, states_overview
 from tracker.focal.forms import (
     CommitmentDoneForm,
     HomeFilterForm,
@@ -52,6 +52,7 @@ def home(request):
         return render(request, "focal/no_designation.html", status=403)
     form.warn_if_ignored(request, "theme", "status", "due")
     listing = state_page(access, state_ids, filters, request.GET.get("page"))
+    commitments, more_commitments = home_commitments(access, state_ids)
     return render(
         request,
         "focal/my_state.html",
@@ -65,10 +66,34 @@ def home(request):
             "cycles": list(listing.cycles.values()),
             "states": MemberState.objects.filter(pk__in=state_ids),
             "today": timezone.localdate(),
-            "commitments": state_commitments(access, state_ids),
+            "commitments": commitments,
+            "more_commitments": more_commitments,
             "can_report": access.can_report,
             "to_validate": validation.awaiting_for(access).count() if access.is_validator else None,
             "open_clarifications": clarifications.open_for_home(access, state_ids),
+        },
+    )
+
+
+@login_required
+def commitments(request):
+    """Every open commitment of the user's states (or, for the secretariat and reviewers, of `?state=`), paged."""
+    access = request_access(request)
+    form = HomeFilterForm(request.GET)
+    state_ids = _chosen_states(access, form.cleaned())
+    if not state_ids:
+        return render(request, "focal/no_designation.html", status=403)
+    page, rows = commitments_page(access, state_ids, request.GET.get("page"))
+    return render(
+        request,
+        "focal/commitments.html",
+        {
+            "state_query": _link_queries(form, access)["state_query"],
+            "page": page,
+            "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)),
+            "commitments": rows,
+            "states": MemberState.objects.filter(pk__in=state_ids),
+            "can_report": access.can_report,
         },
     )
 
