@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from tracker.core import models, services
 from tracker.core.querysets import StalledReason
+from tracker.secretariat.export_admin import BackgroundExportMixin, CappedImportMixin
 from tracker.secretariat.paging import EstimatedCountPaginator
 from tracker.secretariat.resources import FocalPointResource, RecommendationResource
 from tracker.secretariat.search import RelatedTextSearchMixin
@@ -201,7 +202,9 @@ class ImplementationInline(ReadOnlyInline):
 
 
 @admin.register(models.Recommendation)
-class RecommendationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin, SafeHistoryAdmin):
+class RecommendationAdmin(
+    NoDeleteMixin, ImportIsAWriteMixin, CappedImportMixin, BackgroundExportMixin, ImportExportMixin, SafeHistoryAdmin
+):
     resource_classes = [RecommendationResource]
     list_display = [
         "reference",
@@ -274,7 +277,9 @@ class OutcomeInline(ReadOnlyInline):
 
 
 @admin.register(models.Implementation)
-class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, RelatedTextSearchMixin, ExportMixin, SafeHistoryAdmin):
+class ImplementationAdmin(
+    NoDeleteMixin, LargeTableMixin, RelatedTextSearchMixin, BackgroundExportMixin, ExportMixin, SafeHistoryAdmin
+):
     list_display = [
         "recommendation",
         "member_state",
@@ -325,7 +330,7 @@ class ImplementationAdmin(NoDeleteMixin, LargeTableMixin, RelatedTextSearchMixin
 
 
 @admin.register(models.ProgressReport)
-class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, ExportMixin, admin.ModelAdmin):
+class ProgressReportAdmin(NoDeleteMixin, LargeTableMixin, BackgroundExportMixin, ExportMixin, admin.ModelAdmin):
     list_display = ["implementation", "state", "status", "progress", "author", "submitted_at", "cycle", "is_archived"]
     list_filter = ["state", "status", "is_archived", "cycle", "implementation__member_state"]
     search_fields = [
@@ -463,7 +468,9 @@ class NewDesignationForm(DesignationForm):
 
 
 @admin.register(models.FocalPointDesignation)
-class FocalPointDesignationAdmin(NoDeleteMixin, ImportIsAWriteMixin, ImportExportMixin, SafeHistoryAdmin):
+class FocalPointDesignationAdmin(
+    NoDeleteMixin, ImportIsAWriteMixin, CappedImportMixin, BackgroundExportMixin, ImportExportMixin, SafeHistoryAdmin
+):
     resource_classes = [FocalPointResource]
     list_display = [
         "user",
@@ -676,7 +683,7 @@ class CycleSnapshotAdmin(NoDeleteMixin, LargeTableMixin, admin.ModelAdmin):
 
 
 @admin.register(models.ReviewOutcome)
-class ReviewOutcomeAdmin(NoDeleteMixin, ExportMixin, admin.ModelAdmin):
+class ReviewOutcomeAdmin(NoDeleteMixin, BackgroundExportMixin, ExportMixin, admin.ModelAdmin):
     list_display = [
         "implementation",
         "cycle",
