@@ -327,3 +327,25 @@ def test_it_shows_the_secretariat_a_chosen_states_commitments_and_refuses_no_sta
     assert listing.status_code == 200 and listing.content.count(b"commitment-card") == HOME_COMMITMENTS + 1
     assert b"/done/" not in listing.content
     assert client.get("/commitments/").status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_it_pages_the_commitments_on_a_phone_in_arabic(chromium, live_server, secretariat_officer, egypt_focal_point):
+    agree(item_of("EG"), secretariat_officer, *many_promises(PAGE_SIZE + 1))
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="ar")
+    phone = context.new_page()
+    try:
+        context.add_cookies([{"name": "wrt_language", "value": "ar", "url": live_server.url}])
+        sign_in(phone, live_server, "fp-egypt", PASSWORD)
+        phone.locator("section.commitments a.action-link[href='/commitments/']").click()
+        phone.wait_for_url("**/commitments/")
+        assert phone.locator("html").get_attribute("dir") == "rtl"
+        assert phone.locator(".commitment-card").count() == PAGE_SIZE
+        phone.locator("nav.home-pager a[rel=next]").click()
+        phone.wait_for_url("**/commitments/?page=2")
+        assert phone.locator(".commitment-card").count() == 1
+        assert overflow(phone) == 0 and serious_accessibility_violations(phone) == []
+        screenshot(phone, "commitments-page-2-ar")
+    finally:
+        context.close()
