@@ -307,6 +307,18 @@ def test_it_answers_a_signed_in_officer_exactly_as_anyone(client, published):
 def test_it_sends_the_language_from_the_path_to_the_public_overview(client, published):
     response = client.get("/public/", headers={"Accept-Language": "ar"})
     assert response.status_code == 302 and response["Location"] == "/public/ar/"
+    assert "accept-language" in response["Vary"].lower()  # the redirect does depend on the browser's language
+
+
+@pytest.mark.parametrize("page", ["overview", "recommendation", "download"])
+def test_it_does_not_vary_by_the_browsers_language_where_the_path_has_it(client, published, page):
+    url = {"overview": "/public/ar/", "recommendation": page_of("R1"), "download": "/public/data/published.csv"}[page]
+    for language in ("ar", "en"):
+        response = client.get(url, headers={"Accept-Language": language})
+        assert response.status_code == 200
+        assert "accept-language" not in response.get("Vary", "").lower()
+        again = client.get(url, headers={"Accept-Language": language, "If-None-Match": response["ETag"]})
+        assert again.status_code == 304 and "accept-language" not in again.get("Vary", "").lower()
 
 
 def test_it_links_the_public_overview_from_the_sign_in_page(client, db):

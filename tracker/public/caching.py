@@ -69,6 +69,7 @@ def _respond(request, stored: dict) -> HttpResponse:
     response["ETag"] = stored["etag"]
     response["Content-Language"] = stored["lang"]
     patch_cache_control(response, **CACHE_CONTROL)
+    response.same_for_every_language = True  # the language is in the path: see PublicPagesWithoutSession
     return response
 
 

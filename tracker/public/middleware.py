@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import cc_delim_re
 
 PUBLIC_PREFIX = "/public/"
 
@@ -14,7 +15,11 @@ class PublicPagesWithoutSession:
     Sessions are saved on every request (SESSION_SAVE_EVERY_REQUEST, the idle timeout): a signed-in visitor's
     public page would otherwise carry their session cookie (Set-Cookie) and "Vary: Cookie", and a shared cache
     must never store either. The public pages use no session, so they lose nothing; the session itself is left
-    as it was (it is not read, not saved and not deleted)."""
+    as it was (it is not read, not saved and not deleted).
+
+    A public answer also says that it does not vary with Accept-Language (LocaleMiddleware adds it to every answer):
+    its language is in its path, so a shared cache keeps one copy of it, not one per browser language. The
+    `/public/` redirect, which does choose by the browser's language, keeps it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -24,4 +29,11 @@ class PublicPagesWithoutSession:
             request.COOKIES = {
                 name: value for name, value in request.COOKIES.items() if name != settings.SESSION_COOKIE_NAME
             }
-        return self.get_response(request)
+        response = self.get_response(request)
+        if getattr(response, "same_for_every_language", False) and response.has_header("Vary"):
+            kept = [name for name in cc_delim_re.split(response["Vary"]) if name.lower() != "accept-language"]
+            if kept:
+                response["Vary"] = ", ".join(kept)
+            else:
+                del response["Vary"]
+        return response
