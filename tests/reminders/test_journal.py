@@ -75,6 +75,51 @@ def test_it_marks_a_whole_batch_sent_with_one_statement(due, reference, journal_
     assert entries(journal_url) == {}  # cleared once the database holds the marks
 
 
+def recording_sends(monkeypatch, seen):
+    """Calls `seen(message)` as each e-mail is handed to the backend."""
+    send_one = sending.smtp.send_one
+
+    def recording(connection, message):
+        seen(message)
+        send_one(connection, message)
+
+    monkeypatch.setattr(sending.smtp, "send_one", recording)
+
+
+def test_it_notes_each_e_mail_in_the_journal_before_the_next_one_leaves(due, journal_url, monkeypatch):
+    """Redis answers while the next e-mail is composed, but that e-mail waits for the answer: a worker killed
+    as it leaves never finds the one before unnoted (and sends it again)."""
+    pk_of = {row.recipient.email: str(row.pk).encode() for row in due.values()}
+    noted_when_sent = []
+    recording_sends(monkeypatch, lambda message: noted_when_sent.append((message.to[0], set(entries(journal_url)))))
+    assert send_at(local(DAY)).sent == 2
+    (first, noted_before_first), (_second, noted_before_second) = noted_when_sent
+    assert (noted_before_first, noted_before_second) == (set(), {pk_of[first]})
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+    assert entries(journal_url) == {}
+
+
+def test_it_marks_the_database_before_the_next_e_mail_when_the_journal_does_not_answer(due, monkeypatch):
+    """Redis took the note, then its answer never came: the row is marked in the database, still before the
+    next e-mail leaves."""
+    states_when_sent = []
+    recording_sends(
+        monkeypatch, lambda message: states_when_sent.append(dict(Reminder.objects.values_list("pk", "state")))
+    )
+    answer = journal.RedisJournal._read
+
+    def lost_answer(self):
+        if self._unread:
+            self.release(broken=True)
+            raise redis.ConnectionError("Connection reset by peer")
+        answer(self)
+
+    monkeypatch.setattr(journal.RedisJournal, "_read", lost_answer)
+    assert send_at(local(DAY)).sent == 2
+    assert sorted(states_when_sent[1].values()) == [State.SENDING, State.SENT]
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
 def test_it_does_not_resend_what_a_dead_worker_noted_in_the_journal(due, journal_url):
     died_after_sending(due["fp-egypt"])
     result = send_at(AFTER_THE_LEASE)

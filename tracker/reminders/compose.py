@@ -240,6 +240,8 @@ class BatchContent:
             self._load_failures()
         self.users_by_address = {}  # lower-case address -> active user, for the copied addresses
         self._load_copied_users(rows)
+        # Once a batch, not twice an e-mail: with DEBUG, Jinja2 looks at the file for changes at each look-up.
+        self.templates = {name: EMAILS.get_template(f"reminder.{name}") for name in ("txt", "html")}
 
     @staticmethod
     def _states_of_cycles(rows):
@@ -260,8 +262,11 @@ class BatchContent:
 
     @staticmethod
     def _items():
+        """Only the columns an e-mail reads; a recommendation (listed for every state) and a state (for each of its
+        items) are each loaded once and shared, not built again for every item as select_related would."""
         items = Implementation.objects.current().annotate(body_id=F("recommendation__meeting__body_id"))
-        return items.select_related("recommendation", "member_state").order_by(
+        items = items.only("pk", "recommendation_id", "member_state_id", "awaiting_validation_since")
+        return items.prefetch_related("recommendation", "member_state").order_by(
             "member_state__name_en", "recommendation__meeting_id", "recommendation__position", "pk"
         )
 
@@ -923,10 +928,10 @@ def _render(rows, content, language, framing):
         "start": "right" if right_to_left_script else "left",
         "end": "left" if right_to_left_script else "right",
     }
-    text = EMAILS.get_template("reminder.txt").render(context)
+    text = content.templates["txt"].render(context)
     if right_to_left_script:
         text = right_to_left(text)
-    return text, EMAILS.get_template("reminder.html").render(context), url
+    return text, content.templates["html"].render(context), url
 
 
 def _email(rows, content, language, to, cc=(), readers=None):

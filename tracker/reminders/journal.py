@@ -55,6 +55,7 @@ class RedisJournal:
             _clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self.client = _clients[url]
         self._held = None  # the connection `record` keeps for a batch, until `release`
+        self._unread = 0  # answers to read on it (`start` sent the commands, `confirm` reads them)
 
     @property
     def key(self):
@@ -67,13 +68,26 @@ class RedisJournal:
         One HSET per e-mail; the first of a batch also renews the hash's expiry (one round trip either way). The
         connection is kept until `release()`.
         """
+        return self.start(rows, sent_at, cc, first) and self.confirm()
+
+    def start(self, rows, sent_at, cc, first=False):
+        """`record`'s first half: send the note without waiting for Redis's answer, which `confirm()` reads. The
+        sender composes the next e-mail meanwhile, and confirms before that e-mail leaves. False if Redis failed."""
         value = {"sent_at": sent_at.isoformat(), "cc": cc}
         mapping = {row.pk: json.dumps({**value, "claim": claim_token(row.claimed_at, row.attempts)}) for row in rows}
         commands = [("HSET", self.key, *itertools.chain.from_iterable(mapping.items()))]
         if first:
             commands.append(("EXPIRE", self.key, ENTRY_TTL_SECONDS))
+        return self._unless_unavailable(self._send, commands)
+
+    def confirm(self):
+        """Wait for Redis's answers to what `start` sent: True once the note is in Redis, False if Redis failed."""
+        return self._unless_unavailable(self._read)
+
+    @staticmethod
+    def _unless_unavailable(step, *args):
         try:
-            self._run(commands)
+            step(*args)
         except redis.RedisError as error:
             log.warning("reminders: the send journal is unavailable, marking rows in the database: %r", error)
             return False
@@ -82,11 +96,23 @@ class RedisJournal:
     def _run(self, commands):
         """The commands in one round trip on the connection kept for the batch: redis-py's command path costs about
         0.15 ms of CPU, taking a connection from the pool 0.05 ms, the bare round trip 0.06 ms (every e-mail)."""
+        self._send(commands)
+        self._read()
+
+    def _send(self, commands):
         try:
             if self._held is None:
                 self._held = self.client.connection_pool.get_connection()
             self._held.send_packed_command(self._held.pack_commands(commands))
-            for _ in commands:
+            self._unread += len(commands)  # `_read` reads them all, in order
+        except BaseException:  # a time limit too: part of the commands may have gone, so the connection is out of step
+            self.release(broken=True)
+            raise
+
+    def _read(self):
+        try:
+            while self._unread:
+                self._unread -= 1
                 self._held.read_response()  # an error reply raises
         except BaseException:  # a time limit too: a reply may be left unread, so the connection is out of step
             self.release(broken=True)
@@ -94,10 +120,10 @@ class RedisJournal:
 
     def release(self, broken=False):
         """Give the kept connection back to the pool (the sender does after each batch); closed if it failed."""
-        held, self._held = self._held, None
+        held, self._held, unread, self._unread = self._held, None, self._unread, 0
         if held is None:
             return
-        if broken:
+        if broken or unread:  # answers left unread: out of step for whoever takes it next
             held.disconnect()
         self.client.connection_pool.release(held)
 

@@ -184,7 +184,8 @@ class Designations:
     national validators, who approve reports and write none, so no focal point reminder ever goes to them."""
 
     def __init__(self, today):
-        rows = FP.objects.active(today).filter(user__is_active=True).select_related("user", "member_state")
+        rows = FP.objects.active(today).filter(user__is_active=True).select_related("user")
+        rows = rows.prefetch_related("member_state")  # one instance per state, shared by its designations
         self.by_pair = defaultdict(list)  # focal points only
         self.validators_by_pair = defaultdict(list)
         for designation in rows.order_by("role", "pk"):  # "alternate" < "primary": reorder below
@@ -487,8 +488,9 @@ def due(now=None):
     opt_outs = OptOuts.load()
     rows = [row for row in rows if not opt_outs.silences(row.recipient_id, row.recipient_email, row.kind)]
     members = defaultdict(list)
-    for link in Body.member_states.through.objects.select_related("memberstate"):
-        members[link.body_id].append(link.memberstate)
+    member_states = MemberState.objects.in_bulk()  # once each, not once per body that has it
+    for body_id, state_id in Body.member_states.through.objects.values_list("body_id", "memberstate_id"):
+        members[body_id].append(member_states[state_id])
     return Plan({key_of(row): row for row in rows}, designations, bodies, open_cycles, staff, members)
 
 

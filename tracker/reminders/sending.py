@@ -4,7 +4,8 @@
   to `sending`, so two workers, two beats or a retried task never hold the same row.
 - Each e-mail the backend accepts is noted at once in the send journal (Redis, `journal.py`) and the rows
   are marked sent in the database every `REMINDER_MARK_EVERY` e-mails and at the batch's end; without a
-  journal each row is marked in the database as its e-mail leaves.
+  journal each row is marked in the database as its e-mail leaves. Redis's answer is awaited while the next
+  e-mail is composed, and before it leaves (no answer: that row is marked in the database first).
 - A worker killed mid-batch leaves its rows in `sending`; after the lease (timing.py: longer than the task's
   hard time limit) another run takes them back, marks as sent those the journal shows were sent, and sends
   only the others.
@@ -219,16 +220,33 @@ class SentMarks:
         self.journaled = []  # every row noted in the journal in this batch: dropped from it at the end
         self.every = setting("REMINDER_MARK_EVERY", 10)
         self.failed_copies = defaultdict(list)  # pk -> ["copy to x: error"]
+        self.unconfirmed = None  # (rows, Entry) sent to the journal, its answer not read yet
 
     def add(self, rows, cc):
+        """Note the e-mail of `rows` as sent. The journal's answer is awaited by `confirm()`, which the sender calls
+        before the next e-mail leaves: composing that e-mail meanwhile hides Redis's round trip."""
+        self.confirm()
         sent_at = timezone.now()
-        if self.journal is not None and self.journal.record(rows, sent_at, cc, first=not self.noted):
-            self.noted.update({row.pk: send_journal.Entry(sent_at, cc) for row in rows})
-            self.journaled += [row.pk for row in rows]
-            if len(self.noted) >= self.every:
-                write_sent(self.noted, durable=False)
-                self.noted = {}
+        if self.journal is not None and self.journal.start(rows, sent_at, cc, first=not self.noted):
+            self.unconfirmed = (rows, send_journal.Entry(sent_at, cc))
             return
+        self._in_the_database(rows, cc)
+
+    def confirm(self):
+        """The last e-mail's mark is kept (in Redis, else in the database) before another e-mail leaves."""
+        if self.unconfirmed is None:
+            return
+        (rows, entry), self.unconfirmed = self.unconfirmed, None
+        if not self.journal.confirm():
+            self._in_the_database(rows, entry.cc)
+            return
+        self.noted.update(dict.fromkeys([row.pk for row in rows], entry))
+        self.journaled += [row.pk for row in rows]
+        if len(self.noted) >= self.every:
+            write_sent(self.noted, durable=False)
+            self.noted = {}
+
+    def _in_the_database(self, rows, cc):
         mark_sent([row.pk for row in rows], cc)  # no journal, or Redis failed: the database, row by row
         self.journal = None  # do not wait on a failing Redis again in this batch
 
@@ -237,7 +255,13 @@ class SentMarks:
             self.failed_copies[row.pk].append(f"The copy to {', '.join(to)} was not delivered: {error!r}")
 
     def flush(self):
-        write_sent(self.noted)
+        try:
+            self.confirm()
+        finally:  # even cut short: what the journal confirmed is written
+            write_sent(self.noted)
+            self._forget()
+
+    def _forget(self):
         self.noted, journaled, self.journaled = {}, self.journaled, []
         if self.journal is not None:
             self.journal.release()
@@ -361,7 +385,9 @@ class FreshContent:
 def send_batch(ids, plan, result, connection=None, now=None, journal=None, run=None):
     run = run or Run()
     now = now or timezone.now()
-    rows = list(Reminder.objects.filter(pk__in=ids).select_related("recipient", "body", "member_state", "cycle"))
+    # The body, state and cycle are shared by many rows: each loaded once, not built again for every row.
+    rows = Reminder.objects.filter(pk__in=ids).select_related("recipient")
+    rows = list(rows.prefetch_related("body", "member_state", "cycle"))
     due_rows = [row for row in rows if plan.expects(row)]
     _finish(
         [r.pk for r in rows if not plan.expects(r)],
@@ -459,6 +485,7 @@ class Batch:
             self.result.failed += len(rows)
             return
         try:
+            marks.confirm()  # before this e-mail leaves, the last one is marked for good
             smtp.send_one(connection, first)
         except Exception as error:
             log.warning("reminders: sending to %s failed: %r", rows[0].addressee, error)
@@ -473,6 +500,7 @@ class Batch:
         """Copies in other languages: courtesy e-mails; one that fails is noted on the row, never resent."""
         for copy in copies:
             try:
+                marks.confirm()
                 smtp.send_one(connection, copy)
                 self.result.sent += 1
             except Exception as error:
