@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from import_export.formats.base_formats import BINARY_FORMATS
 
+from tracker.core import file_jobs
 from tracker.core.permissions import is_secretariat
 from tracker.secretariat.export_writers import writer_for
 from tracker.secretariat.models import AdminExport
@@ -164,30 +165,16 @@ def _format(model_admin, extension: str):
 
 def _store(job: AdminExport, mine, stream) -> None:
     stream.seek(0)
-    job.file.save(f"{job.model_name}.{job.format}", File(stream), save=False)
-    done = mine.update(state=State.READY, file=job.file.name, progress=100, finished_at=timezone.now())
-    if not done:  # given up on meanwhile (expire_stopped_exports): keep no orphan file
-        job.file.delete(save=False)
+    file_jobs.store(job, mine, f"{job.model_name}.{job.format}", File(stream))
 
 
 def _fail(job_id: int, error: str) -> None:
-    AdminExport.objects.filter(pk=job_id, state__in=[State.QUEUED, State.WRITING]).update(
-        state=State.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+    file_jobs.fail(AdminExport, job_id, error, working=State.WRITING)
 
 
 def expire_stopped_exports() -> int:
-    """Writes that outlived their lease stopped with their worker, and exports no worker took were lost: mark
-    them failed, so they can be asked for again (a late worker that still finishes finds its claim gone and
-    discards its file; one that takes a lost export later finds it no longer queued)."""
-    now = timezone.now()
-    stopped = AdminExport.objects.filter(state=State.WRITING, started_at__lt=now - WRITE_LEASE).update(
-        state=State.FAILED, error="stopped: the export outlived its lease", finished_at=now
-    )
-    lost = AdminExport.objects.filter(state=State.QUEUED, created_at__lt=now - QUEUE_TIMEOUT).update(
-        state=State.FAILED, error="lost: no worker took it", finished_at=now
-    )
-    return stopped + lost
+    """Writes that outlived their lease, and exports no worker took, fail (core.file_jobs.expire_stopped)."""
+    return file_jobs.expire_stopped(AdminExport, State.WRITING, "export", WRITE_LEASE, QUEUE_TIMEOUT)
 
 
 def may_see(job: AdminExport, request, model_admin) -> bool:

@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.core import file_jobs
 from tracker.core.models import ReviewCycle
 from tracker.review.models import MeetingPack
 from tracker.review.pack import build_pack, check_available, file_name
@@ -93,27 +94,13 @@ def run(pack_id: int) -> bool:
 
 
 def _store(pack: MeetingPack, mine, data: bytes) -> None:
-    pack.file.save(file_name(pack.cycle, pack.language, pack.format), ContentFile(data), save=False)
-    done = mine.update(state=State.READY, file=pack.file.name, progress=100, finished_at=timezone.now())
-    if not done:  # given up on meanwhile (expire_stopped_builds): keep no orphan file
-        pack.file.delete(save=False)
+    file_jobs.store(pack, mine, file_name(pack.cycle, pack.language, pack.format), ContentFile(data))
 
 
 def _fail(pack_id: int, error: str) -> None:
-    MeetingPack.objects.filter(pk=pack_id, state__in=[State.QUEUED, State.BUILDING]).update(
-        state=State.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+    file_jobs.fail(MeetingPack, pack_id, error, working=State.BUILDING)
 
 
 def expire_stopped_builds() -> int:
-    """Builds that outlived their lease stopped with their worker, and packs no worker took were lost: mark
-    them failed, so they can be asked for again (a late worker that still finishes finds its claim gone and
-    discards its file; one that takes a lost pack later finds it no longer queued)."""
-    now = timezone.now()
-    stopped = MeetingPack.objects.filter(state=State.BUILDING, started_at__lt=now - BUILD_LEASE).update(
-        state=State.FAILED, error="stopped: the build outlived its lease", finished_at=now
-    )
-    lost = MeetingPack.objects.filter(state=State.QUEUED, created_at__lt=now - QUEUE_TIMEOUT).update(
-        state=State.FAILED, error="lost: no worker took it", finished_at=now
-    )
-    return stopped + lost
+    """Builds that outlived their lease, and packs no worker took, fail (core.file_jobs.expire_stopped)."""
+    return file_jobs.expire_stopped(MeetingPack, State.BUILDING, "build", BUILD_LEASE, QUEUE_TIMEOUT)
