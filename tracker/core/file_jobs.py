@@ -13,6 +13,17 @@ from django.db import models
 from django.utils import timezone
 
 
+def claim(jobs: models.QuerySet[Any], pk: int, working: str) -> tuple[Any, models.QuerySet[Any]] | None:
+    """Take a queued job to work on it: compare-and-set, so only one worker (or request) ever does. The job (from
+    `jobs`, with its select_related) and `mine`, the job while this claim holds (what its updates go through);
+    None if it was not ours (already claimed, or gone)."""
+    queued = jobs.model.State.QUEUED
+    if not jobs.filter(pk=pk, state=queued).update(state=working, started_at=timezone.now()):
+        return None
+    job = jobs.get(pk=pk)
+    return job, jobs.model._default_manager.filter(pk=pk, state=working, started_at=job.started_at)
+
+
 def fail(model: type[models.Model], pk: int, error: str, working: str) -> int:
     """Mark a job that is still queued or at work as failed with `error` (a failed or ready one stays as it is)."""
     states: Any = model.State  # type: ignore[attr-defined]

@@ -76,20 +76,17 @@ def enqueue(job_id: int) -> None:
         _fail(job_id, message % {"error": error})
 
 
-def claim(job_id: int) -> AdminExport | None:
-    """Take a queued export to write it: compare-and-set, so only one worker ever writes it."""
-    now = timezone.now()
-    if not AdminExport.objects.filter(pk=job_id, state=State.QUEUED).update(state=State.WRITING, started_at=now):
-        return None
-    return AdminExport.objects.select_related("requested_by").get(pk=job_id)
+def claim(job_id: int):
+    """Take a queued export to write it (only one worker ever does): (export, mine) or None."""
+    return file_jobs.claim(AdminExport.objects.select_related("requested_by"), job_id, working=State.WRITING)
 
 
 def run(job_id: int) -> bool:
     """Claim, write and store one export; False if it was not ours to write (already claimed, or gone)."""
-    job = claim(job_id)
-    if job is None:
+    claimed = claim(job_id)
+    if claimed is None:
         return False
-    mine = AdminExport.objects.filter(pk=job.pk, state=State.WRITING, started_at=job.started_at)
+    job, mine = claimed
     with tempfile.TemporaryFile() as stream:
         try:
             with translation.override(job.language or None):

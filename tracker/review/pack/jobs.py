@@ -69,20 +69,17 @@ def enqueue(pack_id: int) -> None:
         _fail(pack_id, f"not queued: {error!r}")
 
 
-def claim(pack_id: int) -> MeetingPack | None:
-    """Take a queued pack to build it: compare-and-set, so only one worker (or request) ever builds it."""
-    now = timezone.now()
-    if not MeetingPack.objects.filter(pk=pack_id, state=State.QUEUED).update(state=State.BUILDING, started_at=now):
-        return None
-    return MeetingPack.objects.select_related("cycle__body").get(pk=pack_id)
+def claim(pack_id: int):
+    """Take a queued pack to build it (only one worker or request ever does): (pack, mine) or None."""
+    return file_jobs.claim(MeetingPack.objects.select_related("cycle__body"), pack_id, working=State.BUILDING)
 
 
 def run(pack_id: int) -> bool:
     """Claim, build and store one pack; False if it was not ours to build (already claimed, or gone)."""
-    pack = claim(pack_id)
-    if pack is None:
+    claimed = claim(pack_id)
+    if claimed is None:
         return False
-    mine = MeetingPack.objects.filter(pk=pack.pk, state=State.BUILDING, started_at=pack.started_at)
+    pack, mine = claimed
     try:
         data = build_pack(pack.cycle, pack.language, pack.format, progress=lambda p: mine.update(progress=p))
     except Exception as error:  # recorded on the pack, which the status page shows as failed
