@@ -25,8 +25,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from tracker.core import memo
 from tracker.core.history import record_item_history
-from tracker.core.models import Commitment, Implementation, ReviewCycle, ReviewOutcome
+from tracker.core.models import Commitment, Implementation, Recommendation, ReviewCycle, ReviewOutcome
 from tracker.core.querysets import item_scope
 
 if TYPE_CHECKING:
@@ -466,6 +467,28 @@ def _counts(row: dict[str, Any]) -> dict[str, int]:
 
 def _late_first(row: Counts) -> tuple[int, int]:
     return (-row.late, -row.open)
+
+
+COMMITMENTS_MEMO = "commitments"
+
+
+def kept_commitment_summary(body: Body, before: ReviewCycle | None = None) -> CommitmentSummary:
+    """`commitment_summary` of the body's whole last review, kept in the database (tracker.core.memo) until a
+    commitment, an outcome or a recommendation is written, or the day ends (lateness is judged by the day)."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    cycle = last_review(body, before)
+    if cycle is None:
+        return CommitmentSummary(today=today)
+    key = memo.memo_key(COMMITMENTS_MEMO, cycle.pk, cycle.name_en, cycle.name_ar, today.isoformat())
+    record = memo.kept(
+        COMMITMENTS_MEMO,
+        key,
+        lambda: commitment_summary(body, cycle=cycle, today=today).as_record(),
+        reads=(Commitment, ReviewOutcome, Recommendation),
+        valid_through=memo.end_of_day(now),
+    )
+    return CommitmentSummary.from_record(record)
 
 
 def commitment_summary(

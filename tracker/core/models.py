@@ -1456,3 +1456,25 @@ class PublicationConsent(models.Model):
 
     def _state_is_a_member(self) -> bool:
         return self.body.member_states.filter(pk=self.member_state_id).exists()
+
+
+class CountMemo(models.Model):
+    """Counts over many items kept between requests, with what makes them stale (tracker.core.memo): a memo is
+    used only while no row it counted has changed since its `token` (the change token of incremental sync) and
+    the time rules it counted have not moved (`valid_through`). Never edited by hand: a missing row is recounted."""
+
+    name = models.CharField(_("name"), max_length=40)
+    key = models.CharField(_("key"), max_length=64, help_text=_("What the counts depend on besides the rows."))
+    state = models.PositiveIntegerField(_("member state id"), default=0, help_text=_("0: the whole scope."))
+    counts = models.JSONField(_("counts"))
+    token = models.BigIntegerField(_("change token"))
+    valid_through = models.DateTimeField(_("valid through"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed"), auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("count memo")
+        verbose_name_plural = _("count memos")
+        constraints = [models.UniqueConstraint(fields=["name", "key", "state"], name="one_count_memo")]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.key[:8]} · {self.state}"

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django.db import models
 from django.db.models import BooleanField, Case, CharField, ExpressionWrapper, IntegerField, Q, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class StalledContext:
     # body id -> when each of its closed cycles began (the previous close, or the first one's opening),
     # most recent first: "unchanged over K closed cycles" means no change since the K-th of these.
     closed_windows: dict[int, list[datetime]] = field(default_factory=dict)
+    # (reason, body, language, numbers) -> words: explain() words each distinct explanation once
+    _worded: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, now: datetime | None = None, closing: ReviewCycle | None = None) -> Self:
@@ -192,15 +194,35 @@ class StalledContext:
     def explain(self, item: Implementation, reason: StalledReason | str) -> str:
         """One reason in words with its numbers, e.g. "No submitted report for 213 days (limit 180)".
 
-        `item` needs `recommendation.meeting` (select_related) for its body and target date.
+        `item` needs `recommendation.meeting` (select_related) for its body and target date. Worded once per
+        distinct wording and language: the review's 550 cells share a handful (a deadline, a target date).
         """
         reason = StalledReason(reason)
-        recommendation = item.recommendation
-        body = self.body(recommendation.meeting.body_id)
+        body = self.body(item.recommendation.meeting.body_id)
+        numbers = self._numbers(item, reason, body)
+        key = (reason, body.pk, get_language(), numbers)
+        text = self._worded.get(key)
+        if text is None:
+            text = self._worded[key] = self._wording(reason, body, numbers)
+        return text
+
+    def _numbers(self, item: Implementation, reason: StalledReason, body: Body) -> tuple[Any, ...]:
+        """What the wording of `reason` says about `item` (with the body and the day, all it depends on)."""
         if reason == StalledReason.NO_RECENT_REPORT:
             since = item.last_reported_at or item.created_at
-            days = (self.now - since).days if since else 0
-            if item.last_reported_at is None:
+            return (item.last_reported_at is None, (self.now - since).days if since else 0)
+        if reason == StalledReason.UNCHANGED:
+            return (self.unchanged_count(body.pk, item.status_changed_at),)
+        if reason == StalledReason.LATE_COMMITMENT:
+            return (item.open_commitment_due,)
+        if reason == StalledReason.PAST_TARGET:
+            return (item.recommendation.target_date,)
+        return ()
+
+    def _wording(self, reason: StalledReason, body: Body, numbers: tuple[Any, ...]) -> str:
+        if reason == StalledReason.NO_RECENT_REPORT:
+            never, days = numbers
+            if never:
                 return ngettext(
                     "Never reported, followed up for %(days)d day (limit %(limit)d)",
                     "Never reported, followed up for %(days)d days (limit %(limit)d)",
@@ -222,14 +244,14 @@ class StalledContext:
                 days,
             ) % {"cycle": cycle.name, "deadline": date_format(cycle.report_deadline), "days": days}
         if reason == StalledReason.UNCHANGED:
-            count = self.unchanged_count(body.pk, item.status_changed_at)
+            (count,) = numbers
             return ngettext(
                 "Status and progress unchanged over %(count)d closed cycle (limit %(limit)d)",
                 "Status and progress unchanged over %(count)d closed cycles (limit %(limit)d)",
                 count,
             ) % {"count": count, "limit": body.unchanged_cycles}
         if reason == StalledReason.LATE_COMMITMENT:
-            due = item.open_commitment_due
+            (due,) = numbers
             days = (self.today - due).days if due else 0
             return ngettext(
                 "A commitment due %(date)s is %(days)d day late",
@@ -237,7 +259,7 @@ class StalledContext:
                 days,
             ) % {"date": date_format(due) if due else "", "days": days}
         if reason == StalledReason.PAST_TARGET:
-            target = recommendation.target_date
+            (target,) = numbers
             days = (self.today - target).days if target else 0
             return ngettext(
                 "Target date %(date)s passed %(days)d day ago",

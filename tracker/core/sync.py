@@ -26,12 +26,16 @@ class BadToken(ValueError):
 def current_token() -> str:
     """A token for "changes from now on"; take it before reading the rows it goes with."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        else:
-            cursor.execute("SELECT value + 1 FROM tracker_sync_clock WHERE id = 1")
+        cursor.execute(f"SELECT {token_sql()}")
         (value,) = cursor.fetchone()
     return f"c{value}"
+
+
+def token_sql() -> str:
+    """The token's value as an SQL expression, for a statement that reads it with what it checks (one snapshot)."""
+    if connection.vendor == "postgresql":
+        return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    return "(SELECT value + 1 FROM tracker_sync_clock WHERE id = 1)"
 
 
 def parse_token(token: str) -> int:

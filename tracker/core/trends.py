@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from django.db import models
 from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
+from tracker.core import memo
 from tracker.core.models import (
     Body,
     CycleSnapshot,
@@ -38,6 +40,7 @@ from tracker.core.models import (
 )
 
 DEFAULT_CYCLES = 6
+TREND_MEMO = "trend"
 
 
 class Measure(models.TextChoices):
@@ -250,7 +253,27 @@ def _aggregate(
     theme: ThematicArea | None,
     meeting: Meeting | None,
 ) -> list[dict[str, Any]]:
-    """One row per (cycle, group) with the counts the measures need: a single GROUP BY over the snapshots."""
+    """One row per (cycle, group) with the counts the measures need: a single GROUP BY over the snapshots.
+
+    Closed cycles' snapshots never change, and an item never changes state: grouped by state or not at all, and
+    narrowed by state only, the rows are kept in the database for good (tracker.core.memo), keyed by the cycles."""
+    if by in (None, GroupBy.STATE) and theme is None and meeting is None:
+        closes = [(cycle.pk, cycle.closed_at.isoformat() if cycle.closed_at else None) for cycle in cycles]
+        key = memo.memo_key(TREND_MEMO, closes, by, getattr(state, "pk", None))
+        compute = partial(_count_snapshots, cycles, by, state=state, theme=None, meeting=None)
+        rows: list[dict[str, Any]] = memo.kept(TREND_MEMO, key, compute, reads=(), valid_through=None)
+        return rows
+    return _count_snapshots(cycles, by, state=state, theme=theme, meeting=meeting)
+
+
+def _count_snapshots(
+    cycles: Sequence[ReviewCycle],
+    by: GroupBy | None,
+    *,
+    state: MemberState | None,
+    theme: ThematicArea | None,
+    meeting: Meeting | None,
+) -> list[dict[str, Any]]:
     rows = CycleSnapshot.objects.filter(cycle_id__in=[cycle.pk for cycle in cycles]).order_by()
     if state is not None:
         rows = rows.filter(implementation__member_state=state)

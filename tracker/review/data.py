@@ -5,16 +5,18 @@ the filtered items, the counts per reason and per state (one aggregate), a page 
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from tracker.core import record
+from tracker.core import memo, record
 from tracker.core.counting import cached_counts
 from tracker.core.models import Body, Implementation, MemberState, Recommendation, ReviewCycle, Status
 from tracker.core.querysets import (
@@ -31,30 +33,38 @@ ROWS_PER_PAGE = 25
 SUMMARY_CACHE_SECONDS = 60
 FROZEN_CACHE_SECONDS = 24 * 3600
 TABLE_ROWS_PER_PAGE = 50
+SUMMARY_MEMO = "review-summary"
+URL_SENTINEL = 987654321  # an item id no real item has, replaced in the reversed URL
 
 
-def render_cell(item):
+def cell_texts():
+    """What every cell of a matrix shares, translated once per page instead of once per cell (550 a page)."""
+    return {
+        "empty": format_html('<td class="cell empty" title="{}"></td>', gettext("Does not apply")),
+        "stalled": format_html(
+            '<span aria-hidden="true" class="mark">!</span><span class="visually-hidden">{}</span>', gettext("stalled")
+        ),
+        "changed": mark_safe('<span aria-hidden="true" class="chg">•</span>'),
+        "statuses": {value: str(label) for value, label in Status.choices},
+        "was": gettext("was %(before)s"),
+    }
+
+
+def render_cell(item, texts=None):
     """One matrix cell as HTML (escaped by format_html): 550 cells a page, so built here rather than by
     the template engine, which is several times slower for this."""
+    texts = texts or cell_texts()
     if item is None:
-        return format_html('<td class="cell empty" title="{}"></td>', gettext("Does not apply"))
+        return texts["empty"]
     classes = (
         f"cell status-{item.status}" + (" stalled" if item.reasons else "") + ("" if item.matches_filter else " dimmed")
     )
-    label = f"{item.member_state.name}: {item.get_status_display()} {item.progress}%"
+    label = f"{item.member_state.name}: {texts['statuses'].get(item.status, item.status)} {item.progress}%"
     title = "\n".join(
         [label, *(f"! {text}" for text in item.explanations)]
-        + ([f"• {gettext('was %(before)s') % {'before': item.before_label}}"] if item.changed else [])
+        + ([f"• {texts['was'] % {'before': item.before_label}}"] if item.changed else [])
     )
-    marks = format_html(
-        "{}{}",
-        format_html(
-            '<span aria-hidden="true" class="mark">!</span><span class="visually-hidden">{}</span>', gettext("stalled")
-        )
-        if item.reasons
-        else "",
-        mark_safe('<span aria-hidden="true" class="chg">•</span>') if item.changed else "",
-    )
+    marks = mark_safe((texts["stalled"] if item.reasons else "") + (texts["changed"] if item.changed else ""))
     return format_html(
         '<td class="{}"><a href="{}" title="{}"><span class="visually-hidden">{}</span>{}</a></td>',
         classes,
@@ -158,6 +168,7 @@ class ReviewData:
     context: StalledContext = None
     baseline: ReviewCycle | None = None
     _items: object = field(default=None, repr=False)
+    _item_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, filters, now=None):
@@ -167,13 +178,13 @@ class ReviewData:
 
     # --- the filtered items ----------------------------------------------------------------------
 
-    def base_items(self):
+    def base_items(self, every_state=False):
         """Items followed up in the chosen body, meeting, state, theme and status (any reason)."""
         f = self.filters
         items = Implementation.objects.current().filter(recommendation__meeting__body=f.body)
         if f.meeting:
             items = items.filter(recommendation__meeting=f.meeting)
-        if f.state:
+        if f.state and not every_state:
             items = items.filter(member_state=f.state)
         if f.theme:
             items = items.filter(recommendation__themes=f.theme)
@@ -207,6 +218,17 @@ class ReviewData:
         return cached_counts("review-summary", self.context, self._summary_rows, *scope, cycle)
 
     def _summary_rows(self):
+        """Counted per state and kept in the database (tracker.core.memo) where every state's memo answers the
+        filters: after a restart, only the states changed since are counted again. Other filters count live."""
+        f = self.filters
+        if f.meeting or f.theme or f.status:
+            return self._count_states(None, every_state=False)
+        cycle = getattr(self.reporting_cycle(), "pk", None)
+        key = memo.memo_key(SUMMARY_MEMO, f.body.pk, cycle, memo.rule_parts(self.context), sorted(self._aggregates()))
+        rows = memo.per_state(SUMMARY_MEMO, key, self.context.now, self._count_states)
+        return [row for row in rows if not f.state or row["member_state_id"] == f.state.pk]
+
+    def _aggregates(self):
         unsettled = ~Q(status__in=SETTLED)
         aggregates = {
             "total": Count("pk"),
@@ -225,7 +247,24 @@ class ReviewData:
             # Sent by the state's focal points, waiting for its national validator: neither reported nor missing.
             awaiting = Q(awaiting_validation_since__isnull=False)
             aggregates["awaiting"] = Count("pk", filter=expected & ~reported & awaiting)
-        return list(self.base_items().order_by().values("member_state_id").annotate(**aggregates))
+        return aggregates
+
+    def _count_states(self, state_ids, every_state=True):
+        """The per-state aggregate rows of `state_ids` (None: all), each with the last moment it holds: the end
+        of the day (rules on dates) or the moment the state's next item passes the "no recent report" limit."""
+        items = self.base_items(every_state=every_state).order_by()
+        if state_ids is not None:
+            items = items.filter(member_state_id__in=state_ids)
+        days = self.context.body(self.filters.body.pk).stale_after_days
+        cutoff = self.context.stale_cutoff(days)
+        not_yet = Q(last_reported_at__gte=cutoff) | Q(last_reported_at__isnull=True, created_at__gte=cutoff)
+        next_stale = Min(Coalesce("last_reported_at", "created_at"), filter=~Q(status__in=SETTLED) & not_yet)
+        rows = list(items.values("member_state_id").annotate(**self._aggregates(), next_stale=next_stale))
+        end_of_day = memo.end_of_day(self.context.now)
+        for row in rows:
+            since = row.pop("next_stale")
+            row["valid_through"] = min(end_of_day, since + timedelta(days=days)) if since else end_of_day
+        return rows
 
     def reporting_cycle(self):
         """The chosen cycle while reports still come in for it (open or under review), else None."""
@@ -310,7 +349,6 @@ class ReviewData:
             Implementation.objects.filter(recommendation__in=[r.pk for r in recommendations])
             .current()
             .with_stalled_reasons(self.context)
-            .select_related("recommendation__meeting", "member_state")
         )
         if self.filters.state:
             items = items.filter(member_state=self.filters.state)
@@ -320,7 +358,17 @@ class ReviewData:
                 before_status=Subquery(snapshot.values("status")[:1]),
                 before_progress=Subquery(snapshot.values("progress")[:1]),
             )
-        return list(items)
+        items = list(items)
+        # The page's recommendations (with their meeting) and its states are shared by the cells: one instance
+        # each, not one per cell as select_related would build.
+        recommendations = {rec.pk: rec for rec in recommendations}
+        states = MemberState.objects.in_bulk({item.member_state_id for item in items})
+        for item in items:
+            item.recommendation, item.member_state = (
+                recommendations[item.recommendation_id],
+                states[item.member_state_id],
+            )
+        return items
 
     def matches(self, item):
         f = self.filters
@@ -337,7 +385,7 @@ class ReviewData:
         cells = self.cells(recommendations)
         states = sorted({c.member_state for c in cells}, key=lambda s: s.name)
         by_key = {(c.recommendation_id, c.member_state_id): c for c in cells}
-        rows, changes = [], []
+        rows, changes, texts = [], [], cell_texts()
         for rec in recommendations:
             row_cells, implemented, applicable = [], 0, 0
             for state in states:
@@ -348,16 +396,22 @@ class ReviewData:
                     applicable += item.status != Status.NOT_APPLICABLE
                     if item.changed:
                         changes.append(item)
-                row_cells.append(render_cell(item))
+                row_cells.append(render_cell(item, texts))
             rows.append({"recommendation": rec, "cells": row_cells, "completion": completion(implemented, applicable)})
         return {"states": states, "rows": rows, "has_next": has_next, "changes": changes}
+
+    def item_url(self, pk):
+        """reverse("item") once a page: the cells' links differ only by the id."""
+        if self._item_url is None:
+            self._item_url = reverse("item", args=[URL_SENTINEL])
+        return self._item_url.replace(str(URL_SENTINEL), str(pk))
 
     def decorate(self, item):
         """Attach what the templates and exports show: reasons, explanations, change, link."""
         item.reasons = stalled_reasons_of(item)
         item.explanations = [self.context.explain(item, reason) for reason in item.reasons]
         item.matches_filter = self.matches(item)
-        item.url = reverse("item", args=[item.pk])
+        item.url = self.item_url(item.pk)
         before = getattr(item, "before_status", None)
         if self.baseline is None:
             item.changed = False

@@ -17,7 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from tracker.core import clarifications, record
-from tracker.core.commitments import commitment_summary, item_commitments, record_outcome_with_commitments
+from tracker.core.commitments import (
+    commitment_summary,
+    item_commitments,
+    kept_commitment_summary,
+    record_outcome_with_commitments,
+)
 from tracker.core.models import Commitment, Implementation, ReviewCycle
 from tracker.core.permissions import request_access
 from tracker.core.querysets import SETTLED, explain_stalled
@@ -119,8 +124,9 @@ def commitments_for(data):
     """Commitments from the last review, narrowed to the filtered items only when a filter narrows them: the
     whole body's items as a subquery cost a scan of a million rows for nothing."""
     f = data.filters
-    narrowed = f.meeting or f.state or f.theme or f.status
-    items = data.base_items() if narrowed else None
+    if not (f.meeting or f.state or f.theme or f.status):
+        return kept_commitment_summary(f.body, before=f.cycle)  # kept in the database between requests
+    items = data.base_items()
     # Cached under what it depends on: the filters, today (lateness), and the commitments' last change.
     latest = Commitment.objects.aggregate(changed=Max("updated_at"), count=Count("pk"))
     parts = [f.body.pk, getattr(f.cycle, "pk", None), *data._scope_key(), timezone.localdate(), *latest.values()]
