@@ -531,6 +531,26 @@ class Implementation(models.Model):
                 condition=Q(applies=True) & ~Q(status__in=["implemented", "not_applicable"]),
             ),
             models.Index(fields=["member_state", "status"], name="impl_state_status"),
+            # What the review's summary counts, per state, read from the index alone (PostgreSQL): recounting a
+            # state of 45,000 items after a report reads its entries here (97 MB at a million items), not 15,000
+            # scattered table pages.
+            models.Index(
+                fields=["member_state"],
+                include=[
+                    "id",
+                    "applies",
+                    "status",
+                    "recommendation",
+                    "last_reported_at",
+                    "created_at",
+                    "last_report_cycle",
+                    "awaiting_validation_since",
+                    "status_changed_at",
+                    "has_open_obstacle",
+                    "open_commitment_due",
+                ],
+                name="impl_state_counts",
+            ),
             models.Index(
                 fields=["awaiting_validation_since"],
                 name="impl_awaiting_validation",
