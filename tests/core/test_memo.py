@@ -140,3 +140,16 @@ def test_it_shows_a_commitment_marked_done_after_a_restart(officer, secretariat_
     kept, sqls = cold(officer)
     assert not any('FROM "tracker_commitment"' in sql and "COUNT(" in sql for sql in sqls)
     assert kept.context["commitments"].totals.done == 1
+
+
+def test_it_counts_a_target_date_as_passed_the_day_after_without_any_write(client, secretariat_officer, reference):
+    Recommendation.objects.update(target_date=None)
+    Recommendation.objects.filter(reference="R1").update(target_date=timezone.localdate())
+    client.force_login(secretariat_officer)
+    today, _ = cold(client)
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        client.force_login(secretariat_officer)  # a day later the session has timed out
+        tomorrow, sqls = cold(client)
+    assert reasons(today)["past_target"] == 0
+    assert reasons(tomorrow)["past_target"] == 22
+    assert per_state_counts(sqls)  # counted again: the memos' time ran out with the target date

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -51,8 +51,12 @@ def rule_parts(context: StalledContext) -> list[object]:
 
 def end_of_day(now: datetime) -> datetime:
     """The last moment of `now`'s local day: the rules on dates (targets, commitments, deadlines) move at midnight."""
-    tomorrow = timezone.localdate(now) + timedelta(days=1)
-    return timezone.make_aware(datetime.combine(tomorrow, time.min)) - timedelta(microseconds=1)
+    return end_of(timezone.localdate(now))
+
+
+def end_of(day: date) -> datetime:
+    """The last moment of a local day: a rule "before today" on `day` starts to hold just after it."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min)) - timedelta(microseconds=1)
 
 
 def token_value() -> int:
@@ -64,8 +68,8 @@ def token_value() -> int:
 
 def per_state(name: str, key: str, now: datetime, count: Callable[[list[int] | None], list[Row]]) -> list[Row]:
     """The rows of `count(state_ids)` (None: every state), one per member state (`member_state_id`), each with
-    a `valid_through`. Kept per state: only the states whose items changed, or whose time ran out, are counted
-    again; a change to a recommendation counts them all again."""
+    a `valid_through` (None: no time rule moves it). Kept per state: only the states whose items changed, or
+    whose time ran out, are counted again; a change to a recommendation counts them all again."""
     memos = {memo.state: memo for memo in CountMemo.objects.filter(name=name, key=key)}
     whole = memos.pop(WHOLE, None)
     if whole is None:
@@ -74,7 +78,7 @@ def per_state(name: str, key: str, now: datetime, count: Callable[[list[int] | N
     token, changed, recommendations_changed = _changed_states(whole.token)
     if recommendations_changed:
         return _count_all(name, key, count, token)
-    stale = {s for s, memo in memos.items() if memo.valid_through is None or now > memo.valid_through}
+    stale = {s for s, memo in memos.items() if memo.valid_through is not None and now > memo.valid_through}
     stale |= changed
     kept = [memo.counts for s, memo in memos.items() if s not in stale]
     if not stale:
