@@ -153,3 +153,22 @@ def test_it_counts_a_target_date_as_passed_the_day_after_without_any_write(clien
     assert reasons(today)["past_target"] == 0
     assert reasons(tomorrow)["past_target"] == 22
     assert per_state_counts(sqls)  # counted again: the memos' time ran out with the target date
+
+
+def test_it_keeps_a_focal_points_summary_and_counts_it_again_after_a_change(client, egypt_focal_point, reference):
+    client.force_login(egypt_focal_point)
+
+    def home():
+        settle()
+        cache.clear()
+        return client.get("/", HTTP_ACCEPT_LANGUAGE="en").context["summary"]
+
+    first = home()
+    memo_before = CountMemo.objects.get(name="focal-summary", state=MemberState.objects.get(iso_code="EG").pk)
+    assert home() == first and first["total"] == 7
+    assert CountMemo.objects.get(pk=memo_before.pk).computed_at == memo_before.computed_at  # read back, not counted
+    stalled = Implementation.objects.filter(member_state__iso_code="EG", has_open_obstacle=False, status="not_started")
+    Implementation.objects.filter(pk=stalled.first().pk).update(has_open_obstacle=True, status="in_progress")
+    after = home()
+    assert after["stalled"] == first["stalled"] + 1
+    assert CountMemo.objects.get(pk=memo_before.pk).computed_at > memo_before.computed_at

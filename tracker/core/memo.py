@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from tracker.core import sync
 from tracker.core.models import CountMemo, Implementation, Recommendation
-from tracker.core.querysets import StalledContext
+from tracker.core.querysets import StalledContext, end_of
 
 Row = dict[str, Any]
 WHOLE = 0  # the `state` of the memo that stands for the whole scope: its token covers states without items
@@ -52,11 +52,6 @@ def rule_parts(context: StalledContext) -> list[object]:
 def end_of_day(now: datetime) -> datetime:
     """The last moment of `now`'s local day: the rules on dates (targets, commitments, deadlines) move at midnight."""
     return end_of(timezone.localdate(now))
-
-
-def end_of(day: date) -> datetime:
-    """The last moment of a local day: a rule "before today" on `day` starts to hold just after it."""
-    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min)) - timedelta(microseconds=1)
 
 
 def token_value() -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.db import models
 from django.db.models import BooleanField, Case, CharField, ExpressionWrapper, IntegerField, Q, Value, When
-from django.db.models.functions import Concat
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext, ngettext
@@ -183,6 +183,31 @@ class StalledContext:
             StalledReason.LATE_COMMITMENT: self.late_commitment(),
         }
 
+    def next_moves(self) -> dict[str, models.Aggregate]:
+        """Aggregates over unsettled items saying when the rules next move for one they do not catch yet: its report
+        grows too old, its target date or its commitment's due date passes. `moves_at(row)` reads them. With
+        bodies of different thresholds the answer errs early (a count kept for less long, never stale)."""
+        days = [body.stale_after_days for body in self.bodies] or [0]
+        unsettled, today = ~Q(status__in=SETTLED), self.today
+        cutoff = self.stale_cutoff(max(days))
+        not_yet = Q(last_reported_at__gte=cutoff) | Q(last_reported_at__isnull=True, created_at__gte=cutoff)
+        target = Q(recommendation__target_date__gte=today)
+        return {
+            "next_stale": models.Min(Coalesce("last_reported_at", "created_at"), filter=unsettled & not_yet),
+            "next_target": models.Min("recommendation__target_date", filter=unsettled & target),
+            "next_due": models.Min("open_commitment_due", filter=unsettled & Q(open_commitment_due__gte=today)),
+        }
+
+    def moves_at(self, row: dict[str, Any]) -> datetime | None:
+        """The last moment a row counted with `next_moves()` holds (None: no time rule moves it); pops them."""
+        days = min([body.stale_after_days for body in self.bodies] or [0])
+        stale, target, due = row.pop("next_stale"), row.pop("next_target"), row.pop("next_due")
+        moments = [
+            stale + timedelta(days=days) if stale else None,
+            *(end_of(day) if day else None for day in (target, due)),
+        ]
+        return min((moment for moment in moments if moment), default=None)
+
     def any_condition(self) -> Q:
         condition = Q(pk__in=[])
         for one in self.conditions().values():
@@ -269,6 +294,12 @@ class StalledContext:
         return gettext("Obstacle or support need reported; the review has recorded no solution")
 
 
+def end_of(day: date) -> datetime:
+    """The last moment of a local day: a rule "before today" on `day` starts to hold just after it."""
+    midnight = datetime.combine(day + timedelta(days=1), datetime.min.time())
+    return timezone.make_aware(midnight) - timedelta(microseconds=1)
+
+
 def closed_or(closing: ReviewCycle | None) -> Q:
     from tracker.core.models import ReviewCycle
 
@@ -326,6 +357,11 @@ def _due_by_date(cycle: ReviewCycle, today: date) -> str:
         return "overdue"
     soon = max(cycle.body.reminder_offsets() or [0])
     return "due_soon" if (cycle.report_deadline - today).days <= soon else "due"
+
+
+def due_labels(open_cycles: Iterable[ReviewCycle], today: date) -> list[tuple[int, int, str]]:
+    """(body, cycle, what an item it still expects is by the calendar): what the due states depend on today."""
+    return sorted((cycle.body_id, cycle.pk, _due_by_date(cycle, today)) for cycle in open_cycles)
 
 
 def _due_conditions(open_cycles: Iterable[ReviewCycle], today: date) -> list[tuple[Q, str]]:
@@ -529,6 +565,7 @@ class DesignationQuerySet(models.QuerySet["FocalPointDesignation"]):
 
 
 __all__ = [
+    "due_labels",
     "DUE_RANK",
     "STILL_DUE",
     "DesignationQuerySet",

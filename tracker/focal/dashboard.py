@@ -2,20 +2,23 @@
 what the open cycle still expects first (overdue, due soon, due), filtered by theme, status and due state."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from tracker.core import memo
 from tracker.core.commitments import open_commitments
 from tracker.core.counting import cached_counts
 from tracker.core.models import Commitment, DueState, Implementation, MemberState, ReviewCycle
-from tracker.core.querysets import SETTLED, STILL_DUE, StalledContext, explain_stalled
+from tracker.core.querysets import SETTLED, STILL_DUE, StalledContext, due_labels, explain_stalled
 
 #: Items on one page: a phone on a slow line gets a small page whatever the size of the state.
 PAGE_SIZE = 50
 #: The due filter's choice that stands for every state the open cycle still expects a report for.
 STILL_DUE_CHOICE = "to_report"
+SUMMARY_MEMO = "focal-summary"
 #: The stable order of the list: due rank, then the newest meeting, the recommendation's place, the item.
 ORDER = [
     "due_rank",
@@ -73,22 +76,50 @@ def filtered(items, filters):
     return items
 
 
-def summary(items, context):
-    """How many items, how many in each due state, how many stalled: one aggregate query grouped by due state
-    (at most six rows), no item loaded."""
-    groups = (
-        items.with_stalled_reasons(context)
-        .values("due_code")
-        .annotate(items=Count("pk"), stalled=Count("pk", filter=Q(is_stalled=True)))
-        .order_by()
+def summary(access, state_ids, cycles, context):
+    """How many items, how many in each due state, how many stalled: counted per member state and kept in the
+    database between requests (tracker.core.memo), so a state of 45,000 items is counted again only after one
+    of its items changed, its due states moved (the key) or its stalled rules' time ran out."""
+    key = memo.memo_key(
+        SUMMARY_MEMO,
+        (
+            access.sees_confidential,
+            access.all_states,
+            sorted((b or 0, sorted(s)) for b, s in access.scopes_by_body().items()),
+        ),
+        sorted(state_ids),
+        due_labels(cycles.values(), context.today),
+        memo.rule_parts(context),
     )
+    rows = memo.per_state(SUMMARY_MEMO, key, context.now, partial(_count_states, access, state_ids, cycles, context))
     counts = {state.value: 0 for state in DueState} | {"total": 0, "still_due": 0, "stalled": 0}
-    for group in groups:
-        counts[group["due_code"]] = group["items"]
-        counts["total"] += group["items"]
-        counts["stalled"] += group["stalled"]
-        counts["still_due"] += group["items"] if group["due_code"] in STILL_DUE else 0
+    for row in rows:
+        for due, number in row["due"].items():
+            counts[due] += number
+            counts["total"] += number
+            counts["still_due"] += number if due in STILL_DUE else 0
+        counts["stalled"] += row["stalled"]
     return counts
+
+
+def _count_states(access, state_ids, cycles, context, ids):
+    """Per member state of `ids` (None: all of `state_ids`): its items per due state and its stalled items, one
+    aggregate query grouped by state and due state, no item loaded."""
+    chosen = list(state_ids) if ids is None else [pk for pk in ids if pk in set(state_ids)]
+    if not chosen:
+        return []
+    items = state_items(access, chosen).with_due_state(cycles.values(), context.today).with_stalled_reasons(context)
+    groups = items.values("member_state_id", "due_code").annotate(
+        items=Count("pk"), stalled=Count("pk", filter=Q(is_stalled=True)), **context.next_moves()
+    )
+    rows = {}
+    for group in groups.order_by():
+        row = rows.setdefault(group["member_state_id"], {"member_state_id": group["member_state_id"], "due": {}})
+        row["due"][group["due_code"]] = group["items"]
+        row["stalled"] = row.get("stalled", 0) + group["stalled"]
+        moments = [moment for moment in (row.get("valid_through"), context.moves_at(group)) if moment]
+        row["valid_through"] = min(moments, default=None)
+    return list(rows.values())
 
 
 def build_rows(items, context):
@@ -112,7 +143,7 @@ def state_page(access, state_ids, filters, page_number, now=None):
     context = StalledContext.load(now)
     cycles = open_cycles()
     items = state_items(access, state_ids).with_due_state(cycles.values(), context.today)
-    counts = summary(items, context)
+    counts = summary(access, state_ids, cycles, context)
     ordered = filtered(items, filters).order_by(*ORDER).values_list("pk", flat=True)
     paginator = Paginator(ordered, PAGE_SIZE)
     if not any(filters.get(name) for name in ("theme", "status", "due")):

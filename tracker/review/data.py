@@ -5,11 +5,9 @@ the filtered items, the counts per reason and per state (one aggregate), a page 
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -250,34 +248,15 @@ class ReviewData:
         return aggregates
 
     def _count_states(self, state_ids, every_state=True):
-        """The per-state aggregate rows of `state_ids` (None: all), each with the last moment it holds: until the
-        state's next item passes the "no recent report" limit, its next target date or commitment due date passes."""
+        """The per-state aggregate rows of `state_ids` (None: all), each with the last moment it holds
+        (`StalledContext.moves_at`)."""
         items = self.base_items(every_state=every_state).order_by()
         if state_ids is not None:
             items = items.filter(member_state_id__in=state_ids)
-        days = self.context.body(self.filters.body.pk).stale_after_days
-        rows = list(items.values("member_state_id").annotate(**self._aggregates(), **self._next_changes(days)))
+        rows = list(items.values("member_state_id").annotate(**self._aggregates(), **self.context.next_moves()))
         for row in rows:
-            moments = [row.pop("next_stale"), row.pop("next_target"), row.pop("next_due")]
-            if moments[0] is not None:
-                moments[0] += timedelta(days=days)
-            moments[1:] = [memo.end_of(day) if day else None for day in moments[1:]]
-            row["valid_through"] = min((moment for moment in moments if moment), default=None)
+            row["valid_through"] = self.context.moves_at(row)
         return rows
-
-    def _next_changes(self, days):
-        """When the time rules next move for an unsettled item not yet caught by them: its report gets too old
-        (from `next_stale`, `days` later), its target date or its commitment's due date passes (after that day)."""
-        unsettled, today = ~Q(status__in=SETTLED), self.context.today
-        cutoff = self.context.stale_cutoff(days)
-        not_yet = Q(last_reported_at__gte=cutoff) | Q(last_reported_at__isnull=True, created_at__gte=cutoff)
-        return {
-            "next_stale": Min(Coalesce("last_reported_at", "created_at"), filter=unsettled & not_yet),
-            "next_target": Min(
-                "recommendation__target_date", filter=unsettled & Q(recommendation__target_date__gte=today)
-            ),
-            "next_due": Min("open_commitment_due", filter=unsettled & Q(open_commitment_due__gte=today)),
-        }
 
     def reporting_cycle(self):
         """The chosen cycle while reports still come in for it (open or under review), else None."""
