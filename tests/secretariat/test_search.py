@@ -54,3 +54,20 @@ def test_it_never_joins_the_items_to_the_texts_it_searches(officer):
         assert found(officer, "Jordan")
     item_queries = [q["sql"] for q in queries.captured_queries if 'FROM "tracker_implementation"' in q["sql"]]
     assert item_queries and not [sql for sql in item_queries if 'UPPER("tracker_memberstate"."name_en"' in sql]
+
+
+def test_it_finds_the_same_items_when_a_word_matches_more_rows_than_it_lists(officer, monkeypatch):
+    from tracker.secretariat import search
+
+    listed = found(officer, "R1")
+    monkeypatch.setattr(search, "LISTED_IDS", 0)  # every match read through a subquery instead of a list of ids
+    assert found(officer, "R1") == listed and len(listed) == 22
+
+
+def test_it_counts_a_states_items_without_the_texts_of_the_recommendations(officer):
+    """A word that names only a state: the items are counted by their state's id alone, so PostgreSQL can count
+    them from an index (an OR with an empty subquery of recommendations made it read every matching row)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert len(found(officer, "Jordan")) == 7
+    (count,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert "tracker_recommendation" not in count and '"member_state_id" IN (' in count

@@ -54,9 +54,22 @@ class RelatedTextSearchMixin:
 
     def get_search_results(self, request, queryset, search_term):
         for word in search_words(search_term):
-            matches = Q()
+            matches = Q(pk__in=[])  # a word that matches nothing finds nothing
             for relation, (model, fields) in self.related_search.items():
-                found = model.objects.filter(any_field_contains(fields, word)).order_by().values("pk")
-                matches |= Q(InIdsOf(f"{relation}_id", found))
+                matches |= related_ids_condition(relation, model.objects.filter(any_field_contains(fields, word)))
             queryset = queryset.filter(matches)
         return queryset, False
+
+
+#: Ids listed in the query when a word matches at most this many related rows (else a subquery, `InIdsOf`).
+LISTED_IDS = 1000
+
+
+def related_ids_condition(relation, found):
+    """The items pointing to a row of `found`. The ids are read first (one query): a relation that matches nothing
+    drops out of the condition, and a short list lets PostgreSQL count the items from an index alone, where an
+    OR of two subqueries made it fetch every matching row (135 ms for a state's 45,000 items)."""
+    ids = list(found.order_by().values_list("pk", flat=True)[: LISTED_IDS + 1])
+    if len(ids) > LISTED_IDS:
+        return Q(InIdsOf(f"{relation}_id", found.order_by().values("pk")))
+    return Q(**{f"{relation}_id__in": ids}) if ids else Q(pk__in=[])
