@@ -62,6 +62,12 @@ class Command(BaseCommand):
             "(tracker/reminders/smtp.py), and compare with a bare smtplib loop sending the same messages to it.",
         )
         parser.add_argument(
+            "--no-pipelining",
+            action="store_true",
+            help="With --smtp: a server that does not offer PIPELINING (RFC 2920), so the sender writes one command "
+            "at a time, as smtplib always does (by default it offers it, as Postfix and Exim do).",
+        )
+        parser.add_argument(
             "--journal",
             default=None,
             help="Redis URL of the send journal, or 'off' to mark each row in the database as its e-mail leaves "
@@ -69,7 +75,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, focal_points, states, batch_size, profile=False, journal=None, smtp=False, **options):
-        self.profile, self.smtp = profile, smtp
+        self.profile, self.smtp, self.pipelining = profile, smtp, not options.get("no_pipelining")
         self.journal_url = self.choose_journal(journal)
         test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
@@ -174,10 +180,12 @@ class Command(BaseCommand):
 
     def measure_smtp(self, batch_size, marks):
         """The same sending to a real SMTP server on loopback, then the most smtplib gets from that server."""
-        with one_cpu() as cpu, SMTPSink() as sink, override_settings(**sink.django_settings()):
+        sink = SMTPSink(pipelining=self.pipelining)
+        with one_cpu() as cpu, sink, override_settings(**sink.django_settings()):
+            offers = "offering PIPELINING" if self.pipelining else "not offering PIPELINING"
             self.stdout.write(
-                f"send:  over SMTP to {sink.host}:{sink.port} (aiosmtpd in this process, on CPU {cpu} only; the "
-                f"reminders' SMTP backend, one connection per batch), marking sent rows with the {marks}"
+                f"send:  over SMTP to {sink.host}:{sink.port} (aiosmtpd in this process, {offers}, on CPU {cpu} only; "
+                f"the reminders' SMTP backend, one connection per batch), marking sent rows with the {marks}"
             )
             result, seconds, cpu_seconds = self.send(batch_size)  # no connection given: what a worker does
             self.check_delivery(sink, result)

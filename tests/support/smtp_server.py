@@ -7,6 +7,9 @@
         ...
         assert sink.count_by_recipient() == {"fp@example.org": 1}
 
+It offers PIPELINING (RFC 2920), as Postfix and Exim do by default; `SMTPSink(pipelining=False)` is a server
+that does not, to which a client sends one command at a time.
+
 Every message whose DATA arrived in full is recorded as delivered, whatever the server then answers
 (a late answer or a dropped connection included): that is what a real server has accepted, and what an
 exactly-once sender must not send again. Only `refuse` (a 4xx/5xx answer at the end of DATA) and
@@ -97,6 +100,12 @@ class _Handler:
     def __init__(self, sink):
         self.sink = sink
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd does when there is no hook
+        if self.sink.pipelining:  # aiosmtpd reads pipelined commands in order; it only does not say so
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         code = self.sink.faults.take("rcpt")
         if code is not None:
@@ -148,8 +157,9 @@ class SMTPSink:
 
     host = "127.0.0.1"
 
-    def __init__(self, port=None, per_message_seconds=0.0, timeout=300):
+    def __init__(self, port=None, per_message_seconds=0.0, timeout=300, pipelining=True):
         self.port = port or free_port()
+        self.pipelining = pipelining  # offered, as Postfix and Exim do by default
         self.timeout = timeout  # aiosmtpd drops a client silent this long (its default; tests are shorter)
         self.faults = Faults(per_message_seconds)
         self.received = []
