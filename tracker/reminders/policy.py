@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from tracker.core.models import Body, Commitment, FocalPointDesignation, Implementation, MemberState, ReviewCycle
 from tracker.core.permissions import SECRETARIAT_GROUP
+from tracker.core.related import with_related
 from tracker.core.reminder_preferences import OptOuts
 from tracker.reminders.models import Reminder
 
@@ -184,11 +185,11 @@ class Designations:
     national validators, who approve reports and write none, so no focal point reminder ever goes to them."""
 
     def __init__(self, today):
-        rows = FP.objects.active(today).filter(user__is_active=True).select_related("user")
-        rows = rows.prefetch_related("member_state")  # one instance per state, shared by its designations
+        rows = FP.objects.active(today).filter(user__is_active=True).select_related("user").order_by("role", "pk")
+        rows = with_related(rows, "member_state")  # one instance per state, shared by its designations
         self.by_pair = defaultdict(list)  # focal points only
         self.validators_by_pair = defaultdict(list)
-        for designation in rows.order_by("role", "pk"):  # "alternate" < "primary": reorder below
+        for designation in rows:  # "alternate" < "primary": reorder below
             pair = (designation.body_id, designation.member_state_id)
             if designation.role == FP.Role.VALIDATOR:
                 self.validators_by_pair[pair].append(designation)

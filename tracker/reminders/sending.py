@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tracker.core.models import Commitment, ProgressReport
+from tracker.core.related import with_related
 from tracker.reminders import journal as send_journal
 from tracker.reminders import policy, smtp, timing
 from tracker.reminders.compose import BatchContent, compose_messages
@@ -387,7 +388,7 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None, run=N
     now = now or timezone.now()
     # The body, state and cycle are shared by many rows: each loaded once, not built again for every row.
     rows = Reminder.objects.filter(pk__in=ids).select_related("recipient")
-    rows = list(rows.prefetch_related("body", "member_state", "cycle"))
+    rows = with_related(rows, "body", "member_state", "cycle")
     due_rows = [row for row in rows if plan.expects(row)]
     _finish(
         [r.pk for r in rows if not plan.expects(r)],
