@@ -24,11 +24,12 @@ from django.core.validators import (
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from tracker.core.evidence import download_name, stored_suffix
+from tracker.core.language import active as active_language
 from tracker.core.querysets import (
     DesignationQuerySet,
     FrameworkTargetQuerySet,
@@ -40,7 +41,7 @@ from tracker.core.querysets import (
 
 def localized(obj: models.Model, field: str) -> str:
     """The Arabic or English value of a bilingual field, in the active language, falling back to the other."""
-    first, second = ("ar", "en") if (get_language() or "en").startswith("ar") else ("en", "ar")
+    first, second = ("ar", "en") if (active_language() or "en").startswith("ar") else ("en", "ar")
     return getattr(obj, f"{field}_{first}") or getattr(obj, f"{field}_{second}")
 
 

@@ -25,12 +25,15 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.template import engines
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import formats, timezone
 from django.utils.translation import ngettext
 
+from tracker.core.language import active as active_language
+from tracker.core.language import gettext as _
+from tracker.core.language import is_right_to_left, speaking
 from tracker.core.models import Commitment, Implementation, ProgressReport, localized
 from tracker.core.querysets import StalledContext, StalledReason, stalled_reasons_of
+from tracker.core.related import with_related
 from tracker.core.reminder_preferences import Link, Recipient
 from tracker.reminders.models import Reminder
 from tracker.reminders.policy import SECRETARIAT_LANGUAGE, mailbox_language, user_language
@@ -112,7 +115,7 @@ def _preferences_path(urlconf, script_prefix):
 
 def date_text(value, format_name="DATE_FORMAT"):
     """`formats.date_format` in the active language: a batch names the same few dates in every e-mail."""
-    return _date_text(value, format_name, translation.get_language())
+    return _date_text(value, format_name, active_language())
 
 
 @lru_cache(maxsize=1024)
@@ -138,7 +141,7 @@ def sender_domain():
 
 
 def _joined(names):
-    return ("، " if translation.get_language() == "ar" else ", ").join(names)
+    return ("، " if active_language() == "ar" else ", ").join(names)
 
 
 def right_to_left(text):
@@ -159,7 +162,7 @@ class Line:
 
     @property
     def why(self):
-        return ("؛ " if translation.get_language() == "ar" else "; ").join(self.reasons)
+        return ("؛ " if active_language() == "ar" else "; ").join(self.reasons)
 
 
 @dataclass
@@ -206,6 +209,10 @@ class Awaiting:
 
     item: Implementation
     report: ProgressReport | None
+
+
+def _shared(items):
+    return with_related(items, "recommendation", "member_state")
 
 
 class BatchContent:
@@ -262,13 +269,12 @@ class BatchContent:
 
     @staticmethod
     def _items():
-        """Only the columns an e-mail reads; a recommendation (listed for every state) and a state (for each of its
-        items) are each loaded once and shared, not built again for every item as select_related would."""
+        """Only the columns an e-mail reads. Iterated through `_shared`: a recommendation (listed for every state)
+        and a state (for each of its items) are each loaded once and shared, not built again for every item as
+        select_related would."""
         items = Implementation.objects.current().annotate(body_id=F("recommendation__meeting__body_id"))
         items = items.only("pk", "recommendation_id", "member_state_id", "awaiting_validation_since")
-        return items.prefetch_related("recommendation", "member_state").order_by(
-            "member_state__name_en", "recommendation__meeting_id", "recommendation__position", "pk"
-        )
+        return items.order_by("member_state__name_en", "recommendation__meeting_id", "recommendation__position", "pk")
 
     def _load_missing(self, cycle, states):
         """As policy.missing_by_state: a report awaiting validation is not missing (its validator is reminded)."""
@@ -276,7 +282,7 @@ class BatchContent:
         items = items.filter(awaiting_validation_since__isnull=True).exclude(last_report_cycle=cycle.pk)
         if None not in states:
             items = items.filter(member_state_id__in=states)
-        for item in items:
+        for item in _shared(items):
             self.missing[(cycle.pk, item.member_state_id)].append(item)
 
     def _load_awaiting(self, cycle, states):
@@ -293,13 +299,13 @@ class BatchContent:
             is_archived=False,
         ).select_related("sent_for_validation_by")
         sent = {report.implementation_id: report for report in reports.order_by("sent_for_validation_at", "pk")}
-        for item in items:
+        for item in _shared(items):
             self.awaiting[(cycle.pk, item.member_state_id)].append(Awaiting(item, sent.get(item.pk)))
 
     def _load_stalled(self, states):
         context = StalledContext.load()
         items = self._items().stalled(context=context).with_stalled_reasons(context).filter(member_state_id__in=states)
-        for item in items:
+        for item in _shared(items):
             self.stalled[(item.body_id, item.member_state_id)].append(item)
 
     def _load_commitments(self, ids):
@@ -379,7 +385,7 @@ class BatchContent:
             return not self.awaiting.get((row.cycle_id, row.member_state_id))
         return not self.missing.get((row.cycle_id, row.member_state_id))
 
-    # --- sections, composed in the recipient's language (called inside translation.override) ---
+    # --- sections, composed in the recipient's language (called inside language.speaking) ---
 
     def _missing_line(self, cycle_id, item):
         reasons = [_("No progress report submitted in this cycle")]
@@ -910,7 +916,7 @@ def _a_copy(rows, content, language, readers):
 
 def _render(rows, content, language, framing):
     """The text and HTML parts, in the active language."""
-    url, right_to_left_script = preferences_url(framing.link.token()), translation.get_language_bidi()
+    url, right_to_left_script = preferences_url(framing.link.token()), is_right_to_left()
     context = {
         "greeting": framing.greeting,
         "preamble": framing.preamble,
@@ -936,7 +942,7 @@ def _render(rows, content, language, framing):
 
 def _email(rows, content, language, to, cc=(), readers=None):
     """One e-mail about `rows` in `language`: to the recipient (copying `cc`), or a copy to `readers`."""
-    with translation.override(language):
+    with speaking(language):
         if readers:
             framing = _a_copy(rows, content, language, readers)
         else:

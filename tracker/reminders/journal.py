@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 from django.conf import settings
@@ -57,7 +58,7 @@ class RedisJournal:
         self._held = None  # the connection `record` keeps for a batch, until `release`
         self._unread = 0  # answers to read on it (`start` sent the commands, `confirm` reads them)
 
-    @property
+    @cached_property  # read for every e-mail; a journal lives for one run, on one database
     def key(self):
         """One hash per database, so two deployments (or the tests and a benchmark) sharing a Redis never mix."""
         return f"wrt:reminders:sent:{db_connection.vendor}:{db_connection.settings_dict['NAME']}"
