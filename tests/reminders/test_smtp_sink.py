@@ -138,3 +138,19 @@ def test_it_stops_its_thread_even_when_stopped_twice():
     sink.stop()
     sink.stop()
     assert not thread.is_alive() and not sink.running
+
+
+def test_it_hands_over_what_it_received_and_forgets_it(sink):
+    with client(sink) as smtp:
+        smtp.send_message(message("fp@example.org"))
+        [taken] = sink.take()
+        smtp.send_message(message("other@example.org"))
+    assert taken.rcpt_tos == ("fp@example.org",)
+    assert sink.count_by_recipient() == {"other@example.org": 1}  # only what came after
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_it_offers_pipelining_unless_told_not_to(pipelining):
+    with SMTPSink(pipelining=pipelining) as server, client(server) as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("pipelining") == pipelining

@@ -283,6 +283,12 @@ class SMTPSink:
         with self._changed:
             return self._changed.wait_for(lambda: len(self.received) >= count, timeout)
 
+    def take(self):
+        """The messages received so far, forgotten here (the faults stay)."""
+        with self._changed:
+            taken, self.received = self.received, []
+            return taken
+
     def reset(self):
         """Forget the messages received so far (the faults stay)."""
         with self._changed:
