@@ -6,8 +6,10 @@ that also sets a context variable; while it holds, `active()` reads that variabl
 phrase per language. Anywhere else both fall back to Django's own, so code outside such a block is unchanged.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -19,7 +21,7 @@ _phrases: dict[tuple[str, str], str] = {}
 
 
 @contextmanager
-def speaking(language):
+def speaking(language: str) -> Iterator[None]:
     """`translation.override(language)`, known to `active()` and `gettext` (not nested: a block composes one text)."""
     with translation.override(language):
         token = _speaking.set(language)
@@ -29,17 +31,17 @@ def speaking(language):
             _speaking.reset(token)
 
 
-def active():
+def active() -> str | None:
     return _speaking.get() or translation.get_language()
 
 
-def is_right_to_left():
+def is_right_to_left() -> bool:
     """`translation.get_language_bidi()`, from `active()`."""
     language = active()
-    return bool(language) and language.split("-")[0] in settings.LANGUAGES_BIDI
+    return language is not None and language.split("-")[0] in settings.LANGUAGES_BIDI
 
 
-def gettext(message):
+def gettext(message: str) -> str:
     """`gettext`, each phrase translated once per language inside `speaking` (only literal messages reach it)."""
     language = _speaking.get()
     if language is None:
@@ -51,5 +53,5 @@ def gettext(message):
 
 
 @receiver(setting_changed, dispatch_uid="tracker-language-phrases")
-def _forget_phrases(**kwargs):
+def _forget_phrases(**kwargs: Any) -> None:
     _phrases.clear()  # tests change LANGUAGE_CODE, LOCALE_PATHS...: translate again

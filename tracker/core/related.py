@@ -6,8 +6,13 @@ per value: building that SQL for a batch's 500 member states took longer than re
 bench-reminders`). PostgreSQL is unaffected either way; this path is as quick there.
 """
 
+from collections.abc import Iterable
+from typing import cast
 
-def with_related(rows, *names):
+from django.db.models import ForeignKey, Model
+
+
+def with_related(rows: Iterable[Model], *names: str) -> list[Model]:
     """`rows` as a list, each of the foreign keys `names` cached on it (None where the key is null)."""
     rows = list(rows)
     if not rows:
@@ -15,8 +20,11 @@ def with_related(rows, *names):
     meta = rows[0]._meta
     for name in names:
         field = meta.get_field(name)
+        if not isinstance(field, ForeignKey):
+            raise TypeError(f"{name} is not a foreign key of {meta.label}")
+        model = cast(type[Model], field.related_model)
         ids = {getattr(row, field.attname) for row in rows} - {None}
-        related = field.related_model._base_manager.in_bulk(ids) if ids else {}
+        related = model._base_manager.in_bulk(ids) if ids else {}
         for row in rows:
             field.set_cached_value(row, related.get(getattr(row, field.attname)))
     return rows
