@@ -1,5 +1,6 @@
 """Personas and reference data shared by every test."""
 
+import datetime as dt
 import os
 
 import pytest
@@ -75,15 +76,20 @@ def make_user(username, group, **extra):
     return user
 
 
+# Before every date the tests travel to. "Since today" made a test that travels to 2026-11-30 fail once that day
+# had passed in Riyadh: its focal points were not designated yet on the simulated day.
+DESIGNATED_SINCE = dt.date(2025, 1, 1)
+
+
 def designate(user, iso_code, body, role="primary", language="ar", summary_seen=True):
-    """A designation in force since today. The personas have already seen the summary of what their state has in
-    progress (tracker.core.handover), so "/" is their state's page; tests/focal/test_handover.py shows it."""
+    """A designation in force since DESIGNATED_SINCE. The personas have already seen the summary of what their state
+    has in progress (tracker.core.handover), so "/" is their state's page; tests/focal/test_handover.py shows it."""
     return FocalPointDesignation.objects.create(
         user=user,
         member_state=MemberState.objects.get(iso_code=iso_code),
         body=body,
         role=role,
-        start_date=timezone.localdate(),
+        start_date=DESIGNATED_SINCE,
         preferred_language=language,
         summary_seen_at=timezone.now() if summary_seen else None,
     )
