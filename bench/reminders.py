@@ -157,7 +157,8 @@ class Command(BaseCommand):
         plan_queries = QueryCounter()
         with connection.execute_wrapper(plan_queries):
             started = time.perf_counter()
-            created = policy.plan()
+            self.due_now = policy.due()  # as sending.run(): the send re-checks its rows against this same plan
+            created = policy.write(self.due_now)
             plan_seconds = time.perf_counter() - started
         self.stdout.write(
             f"plan:  {created} reminders written in {plan_seconds:.2f} s ({created / plan_seconds:,.0f} rows/s), "
@@ -215,7 +216,7 @@ class Command(BaseCommand):
             started, cpu = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.enable()
-            result = sending.send_due(batch_size=batch_size, connection=backend)
+            result = sending.send_due(batch_size=batch_size, connection=backend, plan=self.due_now)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if turns is not None:
             seconds, cpu = seconds - turns.seconds, cpu - turns.cpu

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tracker.core.models import Implementation
+from tracker.core.models import Implementation, MemberState
 from tracker.core.related import with_related
 
 pytestmark = pytest.mark.django_db
@@ -28,3 +28,14 @@ def test_it_reads_one_query_a_relation_and_nothing_for_no_rows(reference):
     with CaptureQueriesContext(connection) as queries:
         assert with_related(Implementation.objects.none(), "member_state") == []
     assert len(queries) == 0
+
+
+def test_it_shares_the_instances_the_caller_already_holds(reference):
+    held = {state.pk: state for state in MemberState.objects.all()}
+    with CaptureQueriesContext(connection) as queries:
+        items = with_related(Implementation.objects.all(), "member_state", known={"member_state": held})
+    assert len(queries) == 1  # the rows only: every state was held
+    assert all(item.member_state is held[item.member_state_id] for item in items)
+    with CaptureQueriesContext(connection) as queries:
+        with_related(Implementation.objects.all(), "member_state", known={"member_state": {}})
+    assert len(queries) == 2  # nothing held: read as before

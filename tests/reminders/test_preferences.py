@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 import time_machine
-from django.core import mail
+from django.core import mail, signing
 from django.db import IntegrityError, transaction
 from django.test import Client
 
@@ -17,7 +17,7 @@ from tests.reminders.test_commitments import MAILBOX, commit, unhcr
 from tests.reminders.test_email_headers import emails_on, on, to
 from tests.support.bad_input import NUL
 from tracker.core.models import Commitment, ReminderOptOut
-from tracker.core.reminder_preferences import Link, Recipient
+from tracker.core.reminder_preferences import SALT, BadLink, Link, Recipient
 from tracker.reminders import policy, sending
 from tracker.reminders.models import Reminder
 
@@ -217,6 +217,18 @@ def test_it_answers_an_altered_signature_with_400(reference, egypt_focal_point):
     forged = Link(Recipient.of(egypt_focal_point.pk + 1), (Kind.STALLED_DIGEST,), "ar").token().rsplit(":", 1)[0]
     assert anonymous().post(f"/preferences/{forged}:{signature}/", ONE_CLICK).status_code == 400
     assert anonymous().post(f"/preferences/{token}/", ONE_CLICK).status_code == 200
+
+
+def test_it_signs_a_link_as_djangos_signer_does_with_the_current_secret_key(reference, egypt_focal_point, settings):
+    link = Link(Recipient.of(egypt_focal_point.pk), (Kind.STALLED_DIGEST,), "ar")
+    django_signer = signing.Signer(salt=SALT)
+    assert link.token() == django_signer.sign_object({"k": [Kind.STALLED_DIGEST], "l": "ar", "u": egypt_focal_point.pk})
+    before = link.token()
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 50
+    assert link.token() != before  # the signer worked out for the old key is not reused
+    assert Link.read(link.token()) == link
+    with pytest.raises(BadLink):
+        Link.read(before)  # the old key is not a fallback here: its links are refused
 
 
 # --- the preferences page, signed in --------------------------------------------------------------------------------

@@ -244,3 +244,13 @@ def test_it_marks_only_an_unknown_outcome_as_delivered(client, due_reminder, ref
     client.post(url, {"action": "mark_delivered", "_selected_action": [due_reminder.pk]}, follow=True)
     due_reminder.refresh_from_db()
     assert due_reminder.state == State.FAILED  # a failed e-mail is never marked delivered
+
+
+def test_it_works_out_what_is_due_once_a_run_and_sends_from_it(reference, egypt_focal_point, monkeypatch):
+    open_cycle(reference)
+    plans = []
+    monkeypatch.setattr(policy, "due", lambda now=None, due=policy.due: plans.append(due(now)) or plans[-1])
+    with time_machine.travel(local(DAY), tick=False):
+        created, result = sending.run()
+    assert (created, result.sent, len(plans)) == (1, 1, 1)  # the rows written and the sender's re-check: one plan
+    assert mail.outbox[0].to == [egypt_focal_point.email]

@@ -497,7 +497,12 @@ def due(now=None):
 
 def plan(now=None, batch_size=2000):
     """Write what is due as rows; existing keys are left alone (ON CONFLICT DO NOTHING). Returns the new count."""
-    rows = list(due(now).rows.values())
+    return write(due(now), batch_size)
+
+
+def write(due_now, batch_size=2000):
+    """Write the rows of a Plan (`due()`): a run writes and sends from one plan instead of computing it twice."""
+    rows = list(due_now.rows.values())
     before = Reminder.objects.count()
     Reminder.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
     return Reminder.objects.count() - before

@@ -536,11 +536,15 @@ def quick_commits():
             cursor.execute(statements[1])
 
 
-def send_due(now=None, batch_size=None, budget_seconds=None, connection=None):
-    """Send everything due, batch after batch, until none is left or the run's time is up (timing.py)."""
+def send_due(now=None, batch_size=None, budget_seconds=None, connection=None, plan=None):
+    """Send everything due, batch after batch, until none is left or the run's time is up (timing.py).
+
+    `plan`: what is due now, when the caller has just worked it out (`run` writes and sends from one plan).
+    """
     batch_size = batch_size or setting("REMINDER_BATCH_SIZE", 500)
     run = Run(budget_seconds)
-    plan = policy.due(now)  # one re-check of what is due per run, shared by its batches
+    if plan is None:
+        plan = policy.due(now)  # one re-check of what is due per run, shared by its batches
     journal = send_journal.current()
     result = Result()
     # With a journal, a batch's marks are few and are committed durably before its entries are dropped.
@@ -559,8 +563,9 @@ def send_due(now=None, batch_size=None, budget_seconds=None, connection=None):
 
 def run(now=None, batch_size=None, budget_seconds=None, connection=None):
     """The whole job: write what is due, then send it. Celery, cron and the admin all call this."""
-    created = policy.plan(now)
-    result = send_due(now, batch_size=batch_size, budget_seconds=budget_seconds, connection=connection)
+    due_now = policy.due(now)  # the rows to write and the sender's re-check: one plan, worked out once
+    created = policy.write(due_now)
+    result = send_due(now, batch_size, budget_seconds, connection, plan=due_now)
     return created, result
 
 

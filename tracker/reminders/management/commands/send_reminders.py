@@ -21,13 +21,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"{row.kind} {row.scope} {row.stage} → {row.addressee}{cc}")
             self.stdout.write(f"{len(due)} reminders due (already sent ones included).")
             return
-        created = policy.plan()
+        due_now = policy.due()
+        created = policy.write(due_now)
         self.stdout.write(f"{created} new reminders due.")
         if plan_only:
             return
         more = True
         while more:  # run after run (each within REMINDER_RUN_SECONDS), as the Celery task queues follow-ups
-            result = sending.send_due(batch_size=batch_size)
+            result = sending.send_due(batch_size=batch_size, plan=due_now)
+            due_now = None  # a later run works out afresh what is due
             more = result.more
             self.stdout.write(
                 f"{result.sent} e-mails sent ({result.rows_sent} reminders), {result.retried} to retry, "
