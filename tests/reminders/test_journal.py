@@ -75,6 +75,28 @@ def test_it_marks_a_whole_batch_sent_with_one_statement(due, reference, journal_
     assert entries(journal_url) == {}  # cleared once the database holds the marks
 
 
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as a worker sends: SQLite's level can change
+def test_it_commits_the_interim_marks_without_waiting_for_the_disk_and_the_last_one_durably(due, reference, settings):
+    settings.REMINDER_MARK_EVERY = 2
+    for iso in ["MA", "TN", "IQ"]:
+        designate(make_user(f"fp-{iso.lower()}", FOCAL_POINT_GROUP), iso, reference)
+    with time_machine.travel(local(DAY), tick=False):
+        policy.plan()
+    with CaptureQueriesContext(connection) as queries:
+        assert send_at(local(DAY)).sent == 5
+    sql = [q["sql"] for q in queries]
+    marks = [i for i, statement in enumerate(sql) if "sent_at = v.sent_at" in statement]  # write_sent's statements
+    assert len(marks) == 3  # after the 2nd and 4th e-mails, then the batch's last one
+    if connection.vendor == "postgresql":
+        relaxed = [i for i in marks if sql[i - 1] == "SET LOCAL synchronous_commit TO OFF"]
+        assert relaxed == marks[:-1]
+    else:
+        levels = [(i, s) for i, s in enumerate(sql) if s.startswith("PRAGMA synchronous =")]
+        assert [s for _, s in levels] == ["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = 2"]
+        assert levels[0][0] < marks[0] and marks[-2] < levels[1][0] < marks[-1]
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
 def recording_sends(monkeypatch, seen):
     """Calls `seen(message)` as each e-mail is handed to the backend."""
     send_one = sending.smtp.send_one

@@ -97,9 +97,14 @@ def organisation_name(organisation):
     return localized(organisation, "name")
 
 
-def preferences_url(token):
-    """The page of an e-mail's signed link (tracker.focal), where one-click unsubscribe posts too."""
-    return f"{settings.SITE_URL}{_preferences_path(get_urlconf(), get_script_prefix())}{token}/"
+def preferences_url(token, prefix=None):
+    """The page of an e-mail's signed link (tracker.focal), where one-click unsubscribe posts too. `prefix`: the
+    URL up to the token (`preferences_prefix()`), worked out once a batch rather than once an e-mail."""
+    return f"{prefix or preferences_prefix()}{token}/"
+
+
+def preferences_prefix():
+    return f"{settings.SITE_URL}{_preferences_path(get_urlconf(), get_script_prefix())}"
 
 
 # Worked out once, not for each of 10,000 e-mails (reverse() and date formatting take tens of microseconds each).
@@ -246,6 +251,7 @@ class BatchContent:
         self.users_by_address = {}  # lower-case address -> active user, for the copied addresses
         self._load_copied_users(rows)
         # Once a batch, not twice an e-mail: with DEBUG, Jinja2 looks at the file for changes at each look-up.
+        self.preferences_prefix = preferences_prefix()
         self.templates = {name: EMAILS.get_template(f"reminder.{name}").template for name in ("txt", "html")}
 
     @staticmethod
@@ -919,7 +925,7 @@ def _a_copy(rows, content, language, readers):
 
 def _render(rows, content, language, framing):
     """The text and HTML parts, in the active language."""
-    url, right_to_left_script = preferences_url(framing.link.token()), is_right_to_left()
+    url, right_to_left_script = preferences_url(framing.link.token(), content.preferences_prefix), is_right_to_left()
     context = {
         "greeting": framing.greeting,
         "preamble": framing.preamble,

@@ -177,38 +177,47 @@ WRITE_SENT_SQL = {
 def write_sent(entries, durable=True):
     """Mark rows sent, each with its own time and copies, in one statement.
 
-    `durable=False` commits without waiting for PostgreSQL's disk flush: for the marks written every few
-    e-mails while the journal still holds them. The batch's last, durable commit flushes the earlier ones
-    with it (the WAL is written in order) before any journal entry is dropped.
+    `durable=False` commits without waiting for the disk: for the marks written every few e-mails while the
+    journal still holds them (`SET LOCAL synchronous_commit TO OFF` on PostgreSQL; on SQLite, `Batch.send` runs
+    the batch at `synchronous = NORMAL`). The batch's last, durable commit flushes the earlier ones with it (the
+    WAL is written in order) before any journal entry is dropped.
     """
     if not entries:
         return
     sql = WRITE_SENT_SQL[db_connection.vendor]  # the two databases DATABASE_URL accepts
     as_stored = db_connection.ops.adapt_datetimefield_value
     values = [{"id": pk, "sent_at": str(as_stored(e.sent_at)), "cc": e.cc} for pk, e in entries.items()]
-    table = db_connection.ops.quote_name(Reminder._meta.db_table)
-    with nullcontext() if durable else sqlite_synchronous("NORMAL"):
-        with transaction.atomic(), db_connection.cursor() as cursor:
-            if not durable and db_connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute(sql.format(table=table), [State.SENT, json.dumps(values), State.SENDING])
+    statement = sql.format(table=db_connection.ops.quote_name(Reminder._meta.db_table))
+    params = [State.SENT, json.dumps(values), State.SENDING]
+    if db_connection.vendor == "sqlite":  # one statement is its own transaction: no BEGIN, no COMMIT to send
+        with db_connection.cursor() as cursor:
+            cursor.execute(statement, params)
+        return
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        if not durable:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(statement, params)
 
 
 @contextmanager
 def sqlite_synchronous(level):
-    """SQLite's SET LOCAL synchronous_commit: a commit that does not wait for the disk (5 ms an fsync here, every
-    few e-mails). SQLite takes it only between transactions: set before one, then back to FULL, its default and
-    the level Django's settings leave (no journal, `quick_commits` relaxes the whole run instead)."""
+    """SQLite's SET LOCAL synchronous_commit: commits that do not wait for the disk (5 ms an fsync here, every
+    few e-mails), for a whole batch (`Batch.send`). SQLite takes it only between transactions: set before, then
+    back to the level before (FULL, SQLite's default and the level Django's settings leave). A killed worker
+    loses none of these commits, only a crash of the machine could; the batch's last commit, at FULL, writes
+    them all to the disk."""
     if db_connection.vendor != "sqlite" or db_connection.in_atomic_block:
         yield
         return
     with db_connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        before = int(cursor.fetchone()[0])  # FULL (2), or NORMAL (1) inside `quick_commits`
         cursor.execute(f"PRAGMA synchronous = {level}")
     try:
         yield
     finally:
         with db_connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute(f"PRAGMA synchronous = {before}")
 
 
 class SentMarks:
@@ -443,28 +452,32 @@ class Batch:
 
     def send(self, connection, marks, run):
         try:
-            for index, rows in enumerate(self.groups):
-                if not run.may_start():
-                    release([r for group in self.groups[index:] for r in group], self.now, self.result)
-                    self.result.more = True
-                    break
-                try:
-                    self._send_group(rows, self.groups[index:], connection, marks)
-                except Exception as error:
-                    rest = [r for group in self.groups[index + 1 :] for r in group]
-                    if _is_cut(error):
-                        release(rest, self.now, self.result)
-                        if isinstance(error, SoftTimeLimitExceeded):
-                            raise
-                        raise error.__cause__ from error  # Celery's own exception: the worker reports the limit
-                    if isinstance(error, CannotConnect):  # the server is down: the whole batch waits its retry
-                        _retry_or_fail(rest, error, self.result, self.now)
-                        break
+            with sqlite_synchronous("NORMAL"):  # the interim marks and failures; the last mark (`flush`) is durable
+                self._send_groups(connection, marks, run)
         finally:
             try:
                 marks.flush()  # also after a soft time limit or an unexpected error in the loop
             finally:
                 connection.close()
+
+    def _send_groups(self, connection, marks, run):
+        for index, rows in enumerate(self.groups):
+            if not run.may_start():
+                release([r for group in self.groups[index:] for r in group], self.now, self.result)
+                self.result.more = True
+                return
+            try:
+                self._send_group(rows, self.groups[index:], connection, marks)
+            except Exception as error:
+                rest = [r for group in self.groups[index + 1 :] for r in group]
+                if _is_cut(error):
+                    release(rest, self.now, self.result)
+                    if isinstance(error, SoftTimeLimitExceeded):
+                        raise
+                    raise error.__cause__ from error  # Celery's own exception: the worker reports the limit
+                if isinstance(error, CannotConnect):  # the server is down: the whole batch waits its retry
+                    _retry_or_fail(rest, error, self.result, self.now)
+                    return
 
     def _send_group(self, rows, remaining, connection, marks):
         content = self.fresh.current(remaining)
