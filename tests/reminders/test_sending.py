@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.conftest import designate, make_user
@@ -254,3 +256,15 @@ def test_it_works_out_what_is_due_once_a_run_and_sends_from_it(reference, egypt_
         created, result = sending.run()
     assert (created, result.sent, len(plans)) == (1, 1, 1)  # the rows written and the sender's re-check: one plan
     assert mail.outbox[0].to == [egypt_focal_point.email]
+
+
+def test_it_reads_no_state_body_or_cycle_the_plan_already_holds(reference, egypt_focal_point, jordan_focal_point):
+    open_cycle(reference)
+    with time_machine.travel(local(DAY), tick=False):
+        due_now = policy.due()
+        policy.write(due_now)
+        with CaptureQueriesContext(connection) as queries:
+            assert sending.send_due(plan=due_now).sent == 2
+    tables = ('FROM "tracker_memberstate"', 'FROM "tracker_body"', 'FROM "tracker_reviewcycle"')
+    assert [q["sql"] for q in queries if any(table in q["sql"] for table in tables)] == []
+    assert {m.to[0] for m in mail.outbox} == {egypt_focal_point.email, jordan_focal_point.email}

@@ -397,7 +397,7 @@ def send_batch(ids, plan, result, connection=None, now=None, journal=None, run=N
     now = now or timezone.now()
     # The body, state and cycle are shared by many rows: each loaded once, not built again for every row.
     rows = Reminder.objects.filter(pk__in=ids).select_related("recipient")
-    rows = with_related(rows, "body", "member_state", "cycle")
+    rows = with_related(rows, "body", "member_state", "cycle", known=plan.known)
     due_rows = [row for row in rows if plan.expects(row)]
     _finish(
         [r.pk for r in rows if not plan.expects(r)],
