@@ -1,6 +1,7 @@
 """Sending: retries with back-off, failures, leases, claims, the admin log and the management command."""
 
 import datetime as dt
+import gc
 import time
 from io import StringIO
 
@@ -268,3 +269,14 @@ def test_it_reads_no_state_body_or_cycle_the_plan_already_holds(reference, egypt
     tables = ('FROM "tracker_memberstate"', 'FROM "tracker_body"', 'FROM "tracker_reviewcycle"')
     assert [q["sql"] for q in queries if any(table in q["sql"] for table in tables)] == []
     assert {m.to[0] for m in mail.outbox} == {egypt_focal_point.email, jordan_focal_point.email}
+
+
+def test_it_leaves_what_was_alive_before_the_run_out_of_full_collections_while_it_sends(due_reminder, monkeypatch):
+    frozen_while_sending = []
+    send_one = sending.smtp.send_one
+    monkeypatch.setattr(
+        sending.smtp, "send_one", lambda *args: frozen_while_sending.append(gc.get_freeze_count()) or send_one(*args)
+    )
+    assert send_at(local(DAY)).sent == 1
+    assert frozen_while_sending[0] > 1000  # the plan, the rows, Django itself: not walked by each full collection
+    assert gc.get_freeze_count() == 0  # and back in the collector's care after the run
