@@ -143,9 +143,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker started by a test shares the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 else:
-    # A kept connection is checked (SELECT 1) before a request reuses it: one more statement per request (about a
-    # tenth of an API item's database work, measured by `make bench-api`), kept because without it each web process
-    # answers its next request with a 500 after a database restart or failover. Off: DB_CONN_HEALTH_CHECKS=false.
+    # Django's backend, with a health check that reads the kept connection's socket before each request reuses it
+    # and runs SELECT 1 only if the server has sent something (project/postgresql/base.py). Without the check each
+    # web process answers its next request with a 500 after a database restart or failover. Off:
+    # DB_CONN_HEALTH_CHECKS=false.
+    DATABASES["default"]["ENGINE"] = "project.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
     # Parameters bound by the server, and statements run often (API lists, token look-ups) prepared
