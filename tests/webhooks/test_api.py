@@ -99,6 +99,15 @@ def test_it_pauses_and_enables_an_endpoint(regional):
     assert again["is_active"] is True and again["disabled_at"] is None
 
 
+def test_it_registers_an_endpoint_paused_when_asked(regional):
+    """Found by schemathesis: `is_active` on a create was a 500."""
+    created = register(regional, is_active=False)
+    assert created.status_code == 201, created.content
+    assert created.json()["is_active"] is False
+    endpoint = Endpoint.objects.get()
+    assert (endpoint.is_active, endpoint.disabled_reason) == (False, "Paused when registered through the API.")
+
+
 @pytest.mark.parametrize(
     "overrides, field",
     [

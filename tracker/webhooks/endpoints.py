@@ -40,12 +40,16 @@ def _checked_url(url):
 
 
 @transaction.atomic
-def register(partner, allowed_state_ids, *, url, events, description="", member_states=None):
-    """A new active endpoint of the partner; its secret is `endpoint.secret` (shown to the caller once)."""
+def register(partner, allowed_state_ids, *, url, events, description="", member_states=None, is_active=True):
+    """A new endpoint of the partner, active unless asked otherwise; its secret is `endpoint.secret` (shown to the
+    caller once)."""
     endpoint = Endpoint(partner=partner, url=_checked_url(url), description=description, events=list(events))
     endpoint.full_clean(exclude=["partner", "secret"])
     endpoint.save()
     endpoint.member_states.set(states_within(member_states, allowed_state_ids))
+    if not is_active:
+        delivery.deactivate(endpoint.pk, _("Paused when registered through the API."))
+        endpoint.refresh_from_db()
     return endpoint
 
 
