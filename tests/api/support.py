@@ -41,5 +41,7 @@ def fresh_stalled_annotations():
     from tracker.api import views
 
     views._PER_SECOND.clear()
+    views.KnownStamps.value = None
     yield
     views._PER_SECOND.clear()
+    views.KnownStamps.value = None

@@ -290,3 +290,25 @@ def test_it_follows_a_change_of_the_bodys_thresholds_in_the_next_answer(api, var
         body.save()
         after = client.get(f"/api/v1/implementations/{reported}/").json()
     assert "no_recent_report" in after["stalled_reasons"] and after["etag"] != before["etag"]
+
+
+@pytest.mark.django_db(transaction=True)  # each write its own transaction: its own stamp
+def test_it_reads_a_page_again_when_its_statement_finds_the_bodies_changed(api, varied, compiled_calls):
+    client = api("read", ("EG",))
+    reported = varied[0]
+    with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):  # one second: one context per stamps
+        before = client.get(f"/api/v1/implementations/{reported}/").json()
+        Body.objects.filter(code="aimc").update(stale_after_days=1)  # stamps the body, whatever the path
+        after = client.get(f"/api/v1/implementations/{reported}/").json()
+    assert "no_recent_report" not in before["stalled_reasons"] and "no_recent_report" in after["stalled_reasons"]
+    assert compiled_calls == [1, 1, 1]  # the second answer's first read carried new stamps: read again, with them
+
+
+@pytest.mark.django_db(transaction=True)  # each write its own transaction: its own stamp
+def test_it_checks_an_empty_page_against_the_bodies_stamps_read_apart(api, varied):
+    client = api("read", ("EG",))
+    url = "/api/v1/implementations/?stalled=no_recent_report"
+    with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):
+        assert unfold(client.get(url)) == []
+        Body.objects.filter(code="aimc").update(stale_after_days=1)
+        assert len(unfold(client.get(url))) == len(varied) - 2  # not the archived, nor the one not applying

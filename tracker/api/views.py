@@ -5,7 +5,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpResponseNotModified
 from django.utils import timezone, translation
 from django.utils.functional import cached_property
@@ -263,19 +265,38 @@ def per_second(key, make):
     return value
 
 
-def _body_stamps():
-    return Body.objects.order_by("pk").values_list("pk", "change_xid")
+# The bodies' change stamps, which a stalled context is built from: one text, so that the implementations statement can
+# carry them as its last column (see ImplementationPages) and a page is checked against them without another read.
+BODY_STAMPS_SQL = {
+    "postgresql": "(SELECT string_agg(b.id || ':' || b.change_xid, ',' ORDER BY b.id) FROM tracker_body b)",
+    "sqlite": "(SELECT group_concat(b.id || ':' || b.change_xid, ',') FROM (SELECT id, change_xid FROM tracker_body"
+    " ORDER BY id) b)",
+}
 
 
-# The bodies' change stamps, which a stalled context is built from: read on every implementations request, compiled.
-BODY_STAMPS = CompiledQuery("body-stamps", _body_stamps)
+def body_stamps_sql():
+    return RawSQL(BODY_STAMPS_SQL[connection.vendor], [], output_field=TextField())
 
 
-def stalled_context():
+def read_body_stamps():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {BODY_STAMPS_SQL[connection.vendor]}")
+        return cursor.fetchone()[0] or ""
+
+
+class KnownStamps:
+    """The bodies' change stamps this process last saw: a page is read with the context they stand for, and the
+    stamps it carries say whether that context still holds."""
+
+    value = None
+
+
+def stalled_context(stamps=None):
     """(signature, context): the stalled context, reused within the second while the bodies' change stamps are
     the same. A cycle move or a changed threshold stamps its body in the same transaction (tracker.core.sync),
     so a page never uses a context older than a change committed before the page's sync token was taken."""
-    signature = tuple(BODY_STAMPS.rows("all", [], []))
+    signature = read_body_stamps() if stamps is None else stamps
+    KnownStamps.value = signature
     return signature, per_second(("context", signature), StalledContext.load)
 
 
@@ -299,13 +320,32 @@ def _implementations(*_sentinels, access, context, selection, ordering, lookup, 
     queryset = Implementation.objects.visible_to(access).with_stalled_reasons(context)
     if selection is not None:
         queryset = selection.apply(queryset)
-    queryset = queryset.values_list(*rows.ImplementationShape.fields).order_by(*ordering)
+    queryset = queryset.annotate(bodies_stamps=body_stamps_sql())
+    queryset = queryset.values_list(*rows.ImplementationShape.fields, "bodies_stamps").order_by(*ordering)
     if lookup:
         queryset = queryset.filter(**{lookup: position})
     return queryset[start:stop]
 
 
 IMPLEMENTATION_PAGE = CompiledQuery("implementations", _implementations)
+
+
+class StalledRead:
+    """The stalled context a compiled read uses: the one the bodies' change stamps this process last saw stand for.
+    The statement reads the stamps with its rows (the last column); if they differ, the page is read again with the
+    context of the stamps it carried. The context used is thus the one of the page's own snapshot."""
+
+    ATTEMPTS = 3
+
+    def __init__(self):
+        self.signature, self.context = stalled_context(KnownStamps.value)
+
+    def confirm(self, stamps):
+        """True if the page was read with the context of these stamps; else that context is the next one to use."""
+        if stamps == self.signature:
+            return True
+        self.signature, self.context = stalled_context(stamps)
+        return False
 
 
 class ImplementationPages:
@@ -315,29 +355,29 @@ class ImplementationPages:
 
     Every shape partners run goes this way (a full sync, `changed_since` and `updated_since` pages,
     filtered lists, items; `make bench-api` measures them): the filter set is applied to stand-ins once
-    (filters.Selection), and each request's values, stalled cut-offs and position replace them.
+    (filters.Selection), and each request's values, stalled cut-offs and position replace them. The
+    stalled context comes from `stalled` (a StalledRead), checked against the stamps each page carries.
     """
 
     model = Implementation  # for the paginator, which checks a cursor's position against the ordering field
 
-    def __init__(self, access, context, selection, ordering=(), lookup=None, position=None):
-        self.access, self.context, self.selection = access, context, selection
+    def __init__(self, access, stalled, selection, ordering=(), lookup=None, position=None):
+        self.access, self.stalled, self.selection = access, stalled, selection
         self.ordering, self.lookup, self.position = ordering, lookup, position
 
     def order_by(self, *ordering):
-        return ImplementationPages(self.access, self.context, self.selection, ordering, self.lookup, self.position)
+        return ImplementationPages(self.access, self.stalled, self.selection, ordering, self.lookup, self.position)
 
     def filter(self, **lookup):
         ((name, position),) = lookup.items()
-        return ImplementationPages(self.access, self.context, self.selection, self.ordering, name, position)
+        return ImplementationPages(self.access, self.stalled, self.selection, self.ordering, name, position)
 
     def item(self, pk):
         """The item's row, unfiltered (an archived item is still found), or None."""
-        found = ImplementationPages(self.access, self.context, None).order_by("pk").filter(pk=pk)[0:1]
+        found = ImplementationPages(self.access, self.stalled, None).order_by("pk").filter(pk=pk)[0:1]
         return found[0] if found else None
 
-    def _shape(self):
-        context = self.context
+    def _shape(self, context):
         bodies = tuple((b.pk, b.stale_after_days, b.unchanged_cycles) for b in context.bodies)
         windows = tuple(sorted((body, tuple(starts)) for body, starts in context.closed_windows.items()))
         return bodies, tuple(sorted((body, cycle.pk) for body, cycle in context.overdue_cycles.items())), windows
@@ -354,12 +394,20 @@ class ImplementationPages:
         raise NotCompilable(f"implementations: no stand-in for a position on {field.name}")
 
     def __getitem__(self, page):
-        days = sorted({body.stale_after_days for body in self.context.bodies})
+        for _attempt in range(StalledRead.ATTEMPTS):
+            found = self._read(self.stalled.context, page)
+            if self.stalled.confirm(found[-1][-1] if found else read_body_stamps()):
+                return [rows.ImplementationRow._make(row[:-1]) for row in found]
+        raise AnswerFromQueryset("implementations: the bodies changed during each read")
+
+    def _read(self, context, page):
+        """The page's rows, each with the bodies' change stamps last, read with this stalled context."""
+        days = sorted({body.stale_after_days for body in context.bodies})
         template = StalledContext(
             now=SENTINEL_NOW,
-            bodies=self.context.bodies,
-            overdue_cycles=self.context.overdue_cycles,
-            closed_windows=self.context.closed_windows,
+            bodies=context.bodies,
+            overdue_cycles=context.overdue_cycles,
+            closed_windows=context.closed_windows,
         )
         selection = self.selection
         sentinels = [
@@ -368,8 +416,8 @@ class ImplementationPages:
             *(selection.sentinels if selection else ()),
         ]
         values = [
-            *(self.context.stale_cutoff(d) for d in days),
-            self.context.today,
+            *(context.stale_cutoff(d) for d in days),
+            context.today,
             *(selection.values if selection else ()),
         ]
         position = None
@@ -378,7 +426,7 @@ class ImplementationPages:
             sentinels.append(position)
             values.append(value)
         shape = selection and (selection.filterset_class, selection.shape)
-        key = (self.access, self._shape(), shape, self.ordering, self.lookup, page.start, page.stop)
+        key = (self.access, self._shape(context), shape, self.ordering, self.lookup, page.start, page.stop)
         build = {
             "access": self.access,
             "context": template,
@@ -389,8 +437,7 @@ class ImplementationPages:
             "start": page.start,
             "stop": page.stop,
         }
-        found = IMPLEMENTATION_PAGE.rows(key, sentinels, values, build)
-        return list(map(rows.ImplementationRow._make, found))
+        return IMPLEMENTATION_PAGE.rows(key, sentinels, values, build)
 
 
 class ImplementationViewSet(ListRetrieve):
@@ -416,17 +463,23 @@ class ImplementationViewSet(ListRetrieve):
 
     @cached_property
     def stalled(self):
+        """(signature, context): of the bodies' stamps read now (the queryset paths), or the ones a compiled read
+        was checked against (`read_compiled`)."""
         return stalled_context()
+
+    def read_compiled(self, read, selection):
+        """read(ImplementationPages), with the stalled context its statement's stamps confirmed kept for render."""
+        stalled = StalledRead()
+        found = read(ImplementationPages(self.client.access, stalled, selection))
+        self.stalled = (stalled.signature, stalled.context)
+        return found
 
     def list(self, request, *args, **kwargs):
         self.begin_sync_round()
         if self.paginator is None:
             return super().list(request, *args, **kwargs)
-        pages = ImplementationPages(
-            self.client.access, self.stalled[1], filters.selection(self.filterset_class, request)
-        )
         try:
-            page = self.paginate_queryset(pages)
+            page = self.read_compiled(self.paginate_queryset, filters.selection(self.filterset_class, request))
         except AnswerFromQueryset:  # e.g. a recommendation changed since the token: the queryset reads which
             return super().list(request, *args, **kwargs)
         except NotCompilable:  # a field changed a stand-in value: answer from the queryset instead
@@ -441,7 +494,7 @@ class ImplementationViewSet(ListRetrieve):
         except (TypeError, ValueError):
             raise Http404 from None
         try:
-            row = ImplementationPages(self.client.access, self.stalled[1], None).item(pk)
+            row = self.read_compiled(lambda pages: pages.item(pk), None)
         except AnswerFromQueryset:  # e.g. an id beyond bigint's range: the queryset knows it finds nothing
             return super().get_row()
         except NotCompilable:
