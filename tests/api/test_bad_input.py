@@ -290,6 +290,13 @@ def test_it_answers_a_bad_page_size_with_400_naming_it(secretariat, value):
     assert "page_size" in assert_error_shape(response, 400)["fields"]
 
 
+def test_it_answers_an_empty_boolean_filter_with_400_naming_it(secretariat):
+    """Found by schemathesis: `include_archived=` was read as "no filter"; the schema says true or false."""
+    for endpoint in ("implementations", "commitments", "recommendations"):
+        response = secretariat.get(f"/api/v1/{endpoint}/?include_archived=")
+        assert "include_archived" in assert_error_shape(response, 400)["fields"], endpoint
+
+
 def test_it_answers_an_empty_updated_since_with_400_naming_it(secretariat):
     for endpoint in ("implementations", "progress-reports", "recommendations"):
         response = secretariat.get(f"/api/v1/{endpoint}/?updated_since=")
@@ -303,6 +310,8 @@ def test_it_answers_an_empty_updated_since_with_400_naming_it(secretariat):
         ("/api/v1/implementations/999999999/", 404),
         ("/api/v1/no-such-resource/", 404),
         ("/api/nowhere", 404),
+        ("/api/v1/webhook-endpoints/%0A1/", 404),  # found by schemathesis: a newline in the path was an HTML 404
+        ("/api/v1/no%0Awhere/", 404),
     ],
 )
 def test_it_answers_errors_as_rfc_9457_problem_details(secretariat, path, status):

@@ -47,6 +47,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
         name="docs",
     ),
-    # Anything else under /api/ answers in the API's error format, not with an HTML page.
-    re_path(r"^.*$", views.not_found, name="not-found"),
+    # Anything else under /api/ answers in the API's error format, not with an HTML page (a newline in the path too).
+    re_path(r"^[\s\S]*$", views.not_found, name="not-found"),
 ]
