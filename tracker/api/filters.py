@@ -103,10 +103,10 @@ class IdFilter(filters.NumberFilter):
 
 
 class StrictBooleanField(forms.NullBooleanField):
-    """`true` or `false` (or 1, 0); any other value is a 400, not read as "no filter"."""
+    """`true` or `false` (or 1, 0); any other value, an empty one too, is a 400, not read as "no filter"."""
 
     def to_python(self, value):
-        if value in EMPTY_VALUES:
+        if value is None:  # not given
             return None
         text = str(value).lower()
         if text not in ("true", "false", "1", "0"):
