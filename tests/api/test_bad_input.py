@@ -297,6 +297,29 @@ def test_it_answers_an_empty_boolean_filter_with_400_naming_it(secretariat):
         assert "include_archived" in assert_error_shape(response, 400)["fields"], endpoint
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "name"),
+    [
+        ("progress-reports", "implementation"),  # found by schemathesis: read as "no filter", every report
+        ("progress-reports", "cycle"),
+        ("implementations", "recommendation"),
+        ("implementations", "stalled"),
+        ("review-outcomes", "implementation"),
+        ("review-cycles", "state"),
+        ("focal-points", "active"),
+    ],
+)
+def test_it_answers_a_typed_filter_given_empty_with_400_naming_it(secretariat, endpoint, name):
+    response = secretariat.get(f"/api/v1/{endpoint}/?{name}=")
+    assert name in assert_error_shape(response, 400)["fields"]
+
+
+def test_it_reads_a_code_filter_given_empty_as_no_filter(secretariat):
+    """A text filter takes any text: given empty it selects no code, and so filters nothing."""
+    everything = secretariat.get("/api/v1/implementations/?page_size=500").json()["results"]
+    assert secretariat.get("/api/v1/implementations/?member_state=&page_size=500").json()["results"] == everything
+
+
 def test_it_answers_an_empty_updated_since_with_400_naming_it(secretariat):
     for endpoint in ("implementations", "progress-reports", "recommendations"):
         response = secretariat.get(f"/api/v1/{endpoint}/?updated_since=")

@@ -138,11 +138,30 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class FilterForm(forms.Form):
+    """A filter that takes something other than text (an id, a choice, a time), given empty, is a 400 naming it: read
+    as "no filter" (django-filter's way), the client would get more than it asked for. A text filter (codes) given
+    empty selects no code, and so filters nothing."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.given_empty():
+            self.add_error(name, _("Give a value, or leave this parameter out."))
+        return cleaned
+
+    def given_empty(self):
+        for name, field in self.fields.items():
+            given = self.data.get(name)
+            typed = not isinstance(field, forms.CharField)
+            if typed and given is not None and not str(given).strip() and name not in self.errors:
+                yield name
+
+
 class ApiFilterSet(filters.FilterSet):
     """django-filter, with the form class built once per filter set and language (django-filter builds a form field
     per filter, then the form class, on every request: as long as reading a page of rows)."""
 
-    form_base = forms.Form  # the checks of the filters together (SyncFilterForm)
+    form_base = FilterForm  # the checks of the filters together (SyncFilterForm)
     _form_classes = {}
 
     def get_form_class(self):
@@ -179,16 +198,16 @@ class ApiFilterSet(filters.FilterSet):
         return queryset
 
 
-class SyncFilterForm(forms.Form):
+class SyncFilterForm(FilterForm):
     """Also refuse `updated_since` given empty (read as "no filter", a sync would silently start over) and a
     `changed_since` that is not one of our tokens."""
 
     def clean(self):
-        cleaned = super().clean()
         given = self.data.get("updated_since")
-        if given is not None and not given.strip():
+        if given is not None and not given.strip():  # before FilterForm's check: this message says what to give
             self.add_error("updated_since", _("Give a date and time, e.g. 2026-11-30T08:00:00Z."))
-            return cleaned
+            return super().clean()
+        cleaned = super().clean()
         token = self.data.get("changed_since")
         if token is not None and not self.errors and not is_token(token):
             self.add_error("changed_since", _("Give the sync_token of a list page, e.g. c48213."))
